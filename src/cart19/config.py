@@ -1,0 +1,368 @@
+"""The analysis configuration: every window, response set, term list and rule of
+``shared/spec/endpoints.md``, with the spec's values as defaults.
+
+The rules are data. A site changes a window, a response set, a DLT criterion or the stopping
+rule in a TOML file (``--config cart19.toml``); the engine reads them from here and has no
+other copy of them. ``cart19 config`` prints :func:`default_toml`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cart19.model import ASSESSMENT_RESULTS, DEATH_CAUSES, EVENT_KINDS
+
+EventKind = Literal[
+    "enrolled",
+    "lymphodepletion",
+    "infusion",
+    "assessment",
+    "relapse",
+    "ae",
+    "hsct",
+    "new_therapy",
+    "end_of_treatment",
+    "contact",
+    "death",
+    "withdrawal",
+]
+assert set(EventKind.__args__) == set(EVENT_KINDS)  # type: ignore[attr-defined]
+
+ResponseSetName = Literal["remission", "response", "dor_response"]
+Days = Annotated[int, Field(ge=1, le=36_500)]
+Grade = Annotated[int, Field(ge=1, le=5)]
+
+
+class _Section(BaseModel):
+    """A configuration section: unknown keys and wrong types are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+def _check_results(values: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = [v for v in values if v not in ASSESSMENT_RESULTS]
+    if unknown:
+        raise ValueError(f"unknown assessment result(s) {unknown}; allowed: {list(ASSESSMENT_RESULTS)}")
+    if not values:
+        raise ValueError("a response set may not be empty")
+    return values
+
+
+class ResponseSets(_Section):
+    """Named sets of assessment results (endpoints.md, "Response sets")."""
+
+    remission: tuple[str, ...] = ("CR", "CRh", "CRi")
+    response: tuple[str, ...] = ("CR", "CRh", "CRi", "MLFS", "PR")
+    dor_response: tuple[str, ...] = ("CR", "CRh", "CRi", "PR")
+
+    _valid = field_validator("remission", "response", "dor_response")(_check_results)
+
+    def get(self, name: ResponseSetName) -> tuple[str, ...]:
+        return getattr(self, name)
+
+
+class OSConfig(_Section):
+    """OS: start at the origin, death of any cause within the window (endpoints.md, OS)."""
+
+    paramcd: str = "OS"
+    param: str = "Overall Survival (days)"
+    origin_event: EventKind = "infusion"
+    window_days: Days = 730
+
+
+EFSFailureDate = Literal["start", "actual", "end_of_treatment", "next_therapy"]
+
+
+class EFSParameter(_Section):
+    """One EFS parameter: how the date of a treatment-failure event is chosen.
+
+    * ``start`` - the start date (AVAL = 1): the primary analysis.
+    * ``actual`` - the second non-responding adequate assessment, or the start of the next
+      therapy when that came first.
+    * ``end_of_treatment`` - the ``end_of_treatment`` date (``actual`` where there is none).
+    * ``next_therapy`` - the start of ``new_therapy`` or ``hsct`` (``actual`` where none).
+    """
+
+    paramcd: str
+    param: str
+    failure_date: EFSFailureDate
+
+
+class EFSConfig(_Section):
+    """EFS: treatment failure, relapse or death, whichever first (endpoints.md, EFS)."""
+
+    origin_event: EventKind = "infusion"
+    window_days: Days = 365
+    #: Results that count as a response (no response at the efficacy assessments = failure).
+    response_set: ResponseSetName = "response"
+    #: How many adequate assessments after the infusion make up "the efficacy assessments".
+    efficacy_assessments: Annotated[int, Field(ge=1, le=10)] = 2
+    #: A ``new_therapy`` or ``hsct`` started before any response is a treatment failure.
+    therapy_before_response_is_failure: bool = True
+    #: A death before the efficacy assessments are complete, without a response:
+    #: ``death_date`` (this trial) or ``failure`` (ELN 2022 style: a treatment failure).
+    death_before_assessments: Literal["death_date", "failure"] = "death_date"
+    parameters: tuple[EFSParameter, ...] = (
+        EFSParameter(paramcd="EFS", param="Event-Free Survival (days)", failure_date="start"),
+        EFSParameter(
+            paramcd="EFSS1",
+            param="Event-Free Survival, Failure at Actual Date (days)",
+            failure_date="actual",
+        ),
+        EFSParameter(
+            paramcd="EFSS2",
+            param="Event-Free Survival, Failure at End of Treatment (days)",
+            failure_date="end_of_treatment",
+        ),
+        EFSParameter(
+            paramcd="EFSS3",
+            param="Event-Free Survival, Failure at Next-Line Therapy (days)",
+            failure_date="next_therapy",
+        ),
+    )
+
+    @field_validator("parameters")
+    @classmethod
+    def _unique_paramcd(cls, value: tuple[EFSParameter, ...]) -> tuple[EFSParameter, ...]:
+        codes = [p.paramcd for p in value]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"EFS parameter codes must be unique, got {codes}")
+        return value
+
+
+class DORConfig(_Section):
+    """DOR: from the first response to relapse, PD or death of disease (endpoints.md, DOR)."""
+
+    paramcd: str = "DOR"
+    param: str = "Duration of Remission (days)"
+    window_days: Days = 365
+    response_set: ResponseSetName = "dor_response"
+    #: Death causes that are DOR events; deaths of other causes censor.
+    event_death_causes: tuple[str, ...] = ("disease",)
+    censor_at_new_therapy: bool = True
+    #: Censor at an ``hsct`` after the response (consolidative transplant). Default: no.
+    censor_at_hsct: bool = False
+
+    @field_validator("event_death_causes")
+    @classmethod
+    def _known_causes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [v for v in value if v not in DEATH_CAUSES]
+        if unknown:
+            raise ValueError(f"unknown death cause(s) {unknown}; allowed: {list(DEATH_CAUSES)}")
+        return value
+
+
+class TEAEConfig(_Section):
+    """TEAE: onset on or after the infusion and within the window (endpoints.md, TEAE)."""
+
+    window_days: Days = 730
+    #: Label for an AE without a system organ class in the tables.
+    uncoded_soc: str = "Uncoded"
+
+
+class DLTRule(_Section):
+    """One DLT criterion. An AE with onset in the DLT window meets it when all hold:
+
+    * its preferred term is in ``terms`` or one of ``term_groups``, or its SOC is in ``socs``
+      (all three empty: any AE);
+    * its term is not in ``exclude_terms`` / ``exclude_term_groups`` and its SOC not in
+      ``exclude_socs``;
+    * ``min_grade <= grade <= max_grade``;
+    * with ``longer_than_days``: its duration (``end_date - date + 1``; an ongoing AE lasts
+      until the subject's last record) is more than that many days;
+    * with ``not_resolved_by_day``: it is ongoing, or its ``end_date`` is after that study day.
+
+    Terms and SOCs match case-insensitively, with hyphens read as spaces.
+    """
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    terms: tuple[str, ...] = ()
+    term_groups: tuple[str, ...] = ()
+    socs: tuple[str, ...] = ()
+    exclude_terms: tuple[str, ...] = ()
+    exclude_term_groups: tuple[str, ...] = ()
+    exclude_socs: tuple[str, ...] = ()
+    min_grade: Grade = 1
+    max_grade: Grade = 5
+    longer_than_days: Annotated[int, Field(ge=0)] | None = None
+    not_resolved_by_day: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _grades_ordered(self) -> DLTRule:
+        if self.min_grade > self.max_grade:
+            raise ValueError(f"min_grade {self.min_grade} is above max_grade {self.max_grade}")
+        return self
+
+
+_CRS = ("Cytokine release syndrome",)
+_ICANS = ("Immune effector cell-associated neurotoxicity syndrome", "ICANS")
+_AGVHD = ("Acute graft versus host disease", "Graft versus host disease")
+_CYTOPENIA = ("Neutrophil count decreased", "Platelet count decreased", "Neutropenia", "Thrombocytopenia")
+_HAEM_OTHER = ("White blood cell count decreased", "Lymphocyte count decreased", "Anaemia", "Anemia")
+_PROGRESSION = ("Disease progression", "Malignant neoplasm progression")
+_ELECTROLYTE = (
+    "Hypokalaemia", "Hypokalemia",
+    "Hyponatraemia", "Hyponatremia",
+    "Hypophosphataemia", "Hypophosphatemia",
+    "Hypocalcaemia", "Hypocalcemia",
+    "Hypomagnesaemia", "Hypomagnesemia",
+)  # fmt: skip
+_BLOOD_SOC = "Blood and lymphatic system disorders"
+
+_RULE5_EXCLUSIONS = ("crs", "icans", "acute_gvhd", "cytopenia", "haematological", "disease_progression", "electrolyte", "fever")
+
+
+def _default_dlt_rules() -> tuple[DLTRule, ...]:
+    return (
+        DLTRule(name="crs_grade4", description="Rule 1: grade 4 or 5 cytokine release syndrome",
+                term_groups=("crs",), min_grade=4),
+        DLTRule(name="crs_grade3_over_3d", description="Rule 1: grade 3 CRS lasting more than 3 days (72 hours)",
+                term_groups=("crs",), min_grade=3, max_grade=3, longer_than_days=3),
+        DLTRule(name="icans_grade4", description="Rule 2: grade 4 ICANS",
+                term_groups=("icans",), min_grade=4, max_grade=4),
+        DLTRule(name="icans_grade3_over_3d", description="Rule 2: grade 3 ICANS lasting more than 3 days (72 hours)",
+                term_groups=("icans",), min_grade=3, max_grade=3, longer_than_days=3),
+        DLTRule(name="acute_gvhd_grade3", description="Rule 3: grade 3 or 4 acute GVHD",
+                term_groups=("acute_gvhd",), min_grade=3, max_grade=4),
+        DLTRule(name="grade5_not_progression", description="Rule 4: grade 5 of any AE not due to disease progression",
+                exclude_term_groups=("disease_progression",), min_grade=5),
+        DLTRule(name="nonhaem_grade4", description="Rule 5: other non-haematological AE of grade 4",
+                exclude_term_groups=_RULE5_EXCLUSIONS, exclude_socs=(_BLOOD_SOC,), min_grade=4, max_grade=4),
+        DLTRule(name="nonhaem_grade3_over_7d",
+                description="Rule 5: other non-haematological AE of grade 3 lasting more than 7 days",
+                exclude_term_groups=_RULE5_EXCLUSIONS, exclude_socs=(_BLOOD_SOC,), min_grade=3, max_grade=3,
+                longer_than_days=7),
+        DLTRule(name="cytopenia_grade4_unresolved_day28",
+                description="Rule 6: grade 4 neutropenia or thrombocytopenia not resolved by day 28",
+                term_groups=("cytopenia",), min_grade=4, max_grade=4, not_resolved_by_day=28),
+    )  # fmt: skip
+
+
+class DLTConfig(_Section):
+    """DLT: AEs with onset from day 0 to ``window_days`` inclusive (endpoints.md, DLT)."""
+
+    window_days: Annotated[int, Field(ge=0, le=3650)] = 28
+    #: A subject with a record on or after this study day was followed through the window.
+    evaluable_through_day: Annotated[int, Field(ge=0, le=3650)] = 28
+    term_groups: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: {
+            "crs": _CRS,
+            "icans": _ICANS,
+            "acute_gvhd": _AGVHD,
+            "cytopenia": _CYTOPENIA,
+            "haematological": _HAEM_OTHER,
+            "disease_progression": _PROGRESSION,
+            "electrolyte": _ELECTROLYTE,
+            "fever": ("Pyrexia", "Febrile neutropenia"),
+        }
+    )
+    rules: tuple[DLTRule, ...] = Field(default_factory=_default_dlt_rules)
+
+    @model_validator(mode="after")
+    def _groups_exist(self) -> DLTConfig:
+        names = [r.name for r in self.rules]
+        if len(set(names)) != len(names):
+            raise ValueError(f"DLT rule names must be unique, got {names}")
+        for rule in self.rules:
+            for group in (*rule.term_groups, *rule.exclude_term_groups):
+                if group not in self.term_groups:
+                    raise ValueError(
+                        f"DLT rule {rule.name!r} names term group {group!r}, which is not in "
+                        f"dlt.term_groups (known: {sorted(self.term_groups)})"
+                    )
+        return self
+
+
+class StoppingRule(_Section):
+    """Stop when P(true DLT rate > threshold | data) > probability, Beta(prior) prior."""
+
+    dlt_rate_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.30
+    posterior_probability: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    prior_alpha: Annotated[float, Field(gt=0)] = 1.0
+    prior_beta: Annotated[float, Field(gt=0)] = 1.0
+    confidence_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
+
+
+class KMConfig(_Section):
+    """Kaplan-Meier summaries (cli.md, ``km``)."""
+
+    landmarks_months: tuple[Annotated[float, Field(gt=0)], ...] = (6.0, 12.0, 24.0)
+    days_per_month: Annotated[float, Field(gt=0)] = 30.4375
+    confidence_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
+
+
+class Config(_Section):
+    """The whole configuration. Every field has the spec's default."""
+
+    response_sets: ResponseSets = ResponseSets()
+    os: OSConfig = OSConfig()
+    efs: EFSConfig = EFSConfig()
+    dor: DORConfig = DORConfig()
+    teae: TEAEConfig = TEAEConfig()
+    dlt: DLTConfig = DLTConfig()
+    stopping_rule: StoppingRule = StoppingRule()
+    km: KMConfig = KMConfig()
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; ``problems`` lists every one, by key."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def _describe(error: dict) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    value = error.get("input")
+    shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+    return f"{key}: {error['msg']}{shown}"
+
+
+def config_from_mapping(data: dict, source: str = "configuration") -> Config:
+    """Validate a mapping (e.g. parsed TOML) into a :class:`Config`; missing parts keep the defaults."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read a TOML configuration file; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file ({exc.strerror or exc})"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [f"not UTF-8 text (byte {exc.start})"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
+    return config_from_mapping(data, str(path))
+
+
+def to_toml(config: Config) -> str:
+    """The configuration as TOML that :func:`load_config` reads back to an equal model."""
+    import tomli_w
+
+    header = (
+        "# cart19 configuration: the defaults of shared/spec/endpoints.md.\n"
+        "# Save, edit and pass with --config FILE. Any part may be left out: it keeps its default.\n\n"
+    )
+    return header + tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))
+
+
+def default_toml() -> str:
+    return to_toml(Config())

@@ -1,0 +1,80 @@
+"""The vocabulary of the input format (``shared/spec/events-format.md``).
+
+These constants are the single source of what a valid event is. Both descriptions of
+validity use them: the pydantic :class:`cart19.events.Event` model (one record, the Python
+API) and the vectorised polars checks of :mod:`cart19.io.validate` (whole files).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+#: Columns the format knows, in the order the spec lists them.
+COLUMNS: tuple[str, ...] = (
+    "subject_id",
+    "event",
+    "date",
+    "end_date",
+    "grade",
+    "term",
+    "soc",
+    "serious",
+    "related",
+    "result",
+)
+
+#: Columns every file must have.
+REQUIRED_COLUMNS: tuple[str, ...] = ("subject_id", "event", "date")
+
+ASSESSMENT_RESULTS: tuple[str, ...] = ("CR", "CRh", "CRi", "MLFS", "PR", "NR", "PD", "NE")
+RELAPSE_SITES: tuple[str, ...] = ("hematologic", "extramedullary")
+DEATH_CAUSES: tuple[str, ...] = ("disease", "toxicity", "other", "unknown")
+
+#: Event kinds, in the order of the spec's table.
+EVENT_KINDS: tuple[str, ...] = (
+    "enrolled",
+    "lymphodepletion",
+    "infusion",
+    "assessment",
+    "relapse",
+    "ae",
+    "hsct",
+    "new_therapy",
+    "end_of_treatment",
+    "contact",
+    "death",
+    "withdrawal",
+)
+
+#: ``result`` vocabulary by event kind; kinds not listed take no result.
+RESULTS_BY_KIND: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {"assessment": ASSESSMENT_RESULTS, "relapse": RELAPSE_SITES, "death": DEATH_CAUSES}
+)
+
+#: Event kinds whose ``date`` may be partial (``YYYY-MM``); no kind allows ``YYYY`` alone.
+PARTIAL_DATE_KINDS: frozenset[str] = frozenset({"ae", "death"})
+
+#: Event kinds that may occur at most once per subject.
+ONCE_PER_SUBJECT: tuple[str, ...] = ("infusion", "death")
+
+#: Columns that belong to ``ae`` rows only.
+AE_ONLY_COLUMNS: tuple[str, ...] = ("end_date", "grade", "term", "soc", "serious", "related")
+
+#: The earliest date the format accepts.
+EARLIEST_YEAR = 1900
+
+#: Anchored patterns of the date forms. Both validators use exactly these.
+FULL_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+MONTH_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
+YEAR_DATE_PATTERN = r"^[0-9]{4}$"
+GRADE_PATTERN = r"^[1-5]$"
+YES_NO: tuple[str, ...] = ("Y", "N")
+
+
+def canonical_result(kind: str, value: str) -> str | None:
+    """The canonical spelling of a ``result`` for its kind (case-insensitive), or None."""
+    folded = value.casefold()
+    for allowed in RESULTS_BY_KIND.get(kind, ()):
+        if allowed.casefold() == folded:
+            return allowed
+    return None
