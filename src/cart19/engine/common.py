@@ -1,0 +1,71 @@
+"""Building blocks every endpoint shares (endpoints.md, "Common conventions").
+
+Pure functions over the canonical events frame (:mod:`cart19.schema`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class CutoffResult:
+    events: pl.DataFrame
+    #: records dated after the cutoff, set aside
+    set_aside: int
+    #: AE end dates after the cutoff, made ongoing (unknown at the cutoff)
+    end_dates_cleared: int
+
+
+def apply_cutoff(events: pl.DataFrame, cutoff: dt.date | None) -> CutoffResult:
+    """"Data cutoff: every record dated after it is set aside before anything is derived,
+    and counted in a warning."
+
+    An AE that started on or before the cutoff but ended after it is kept as ongoing at the
+    cutoff (its end is not yet known on that date).
+    """
+    if cutoff is None:
+        return CutoffResult(events, 0, 0)
+    keep = pl.col("date") <= pl.lit(cutoff)
+    kept = events.filter(keep)
+    late_end = pl.col("end_date") > pl.lit(cutoff)
+    cleared = kept.select(late_end.fill_null(False).sum()).item()
+    kept = kept.with_columns(pl.when(late_end).then(None).otherwise(pl.col("end_date")).alias("end_date"))
+    return CutoffResult(kept, events.height - kept.height, int(cleared))
+
+
+def first_event(events: pl.DataFrame, kind: str, *, name: str) -> pl.DataFrame:
+    """Per subject, the earliest record of ``kind``: ``subject_id, {name}_date, {name}_line``.
+
+    Ties on the date are broken by the input line, so the choice is defined.
+    """
+    return (
+        events.filter(pl.col("event") == kind)
+        .sort("subject_id", "date", "line")
+        .group_by("subject_id", maintain_order=True)
+        .first()
+        .select("subject_id", pl.col("date").alias(f"{name}_date"), pl.col("line").alias(f"{name}_line"))
+    )
+
+
+def treated_subjects(events: pl.DataFrame) -> pl.DataFrame:
+    """"Origin: the infusion date, study day 0. Subjects without an infusion are outside the
+    treated (safety) set." -> ``subject_id, infusion_date, infusion_line``, sorted by subject."""
+    return first_event(events, "infusion", name="infusion").sort("subject_id")
+
+
+def untreated_subject_count(events: pl.DataFrame) -> int:
+    """Subjects with records but no infusion (counted in a warning)."""
+    treated = events.filter(pl.col("event") == "infusion").select("subject_id").unique()
+    return events.select("subject_id").unique().join(treated, on="subject_id", how="anti").height
+
+
+def last_record_date(events: pl.DataFrame) -> pl.DataFrame:
+    """Per subject, the latest date of any record, AE end dates included:
+    ``subject_id, last_date``."""
+    return events.group_by("subject_id").agg(
+        pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max()).alias("last_date")
+    )
