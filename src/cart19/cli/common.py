@@ -1,0 +1,328 @@
+"""What every command shares: the environment, the common options, reading the input,
+writing the output atomically, and turning failures into plain messages and exit statuses.
+
+Only typer and the standard library are imported at module level: ``cart19 --help`` must
+start fast. Polars, rich and the engines are imported by the functions that need them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cart19.errors import ExitCode
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+    from rich.console import Console
+
+    from cart19.config import Config
+
+
+# --------------------------------------------------------------------------- environment
+
+
+@dataclass
+class Env:
+    """Where output goes and whether a person is watching (after httpie's ``Environment``).
+
+    Tests build one with ``stdout_isatty=True`` to see what a terminal user sees.
+    """
+
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    stdout_isatty: bool = False
+    stderr_isatty: bool = False
+    no_color: bool = False
+    quiet: bool = False
+
+    @classmethod
+    def current(cls, quiet: bool = False) -> Env:
+        def isatty(stream: Any) -> bool:
+            try:
+                return bool(stream.isatty())
+            except (AttributeError, ValueError):
+                return False
+
+        forced = os.environ.get("CART19_FORCE_TERMINAL") == "1"
+        return cls(
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            stdout_isatty=forced or isatty(sys.stdout),
+            stderr_isatty=forced or isatty(sys.stderr),
+            no_color="NO_COLOR" in os.environ,
+            quiet=quiet,
+        )
+
+    def console(self, *, stderr: bool = False) -> Console:
+        from rich.console import Console
+
+        stream = self.stderr if stderr else self.stdout
+        tty = self.stderr_isatty if stderr else self.stdout_isatty
+        return Console(
+            file=stream,
+            force_terminal=tty,
+            no_color=self.no_color or not tty,
+            highlight=False,
+            soft_wrap=not tty,
+            width=None if tty else 200,
+        )
+
+    def warn(self, message: str) -> None:
+        """A warning on standard error (suppressed by ``--quiet``)."""
+        if not self.quiet:
+            print(f"warning: {message}", file=self.stderr)
+
+    def error(self, message: str) -> None:
+        print(f"error: {message}", file=self.stderr)
+
+    @contextmanager
+    def progress(self, message: str) -> Iterator[None]:
+        """A spinner on a terminal's standard error while a step runs; nothing when piped."""
+        if self.stderr_isatty and not self.quiet:
+            console = self.console(stderr=True)
+            with console.status(message):
+                yield
+        else:
+            yield
+
+
+# --------------------------------------------------------------------------- options
+
+
+class Format(str, enum.Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+_EXTENSIONS = {".csv": Format.csv, ".json": Format.json, ".jsonl": Format.json, ".ndjson": Format.json,
+               ".parquet": Format.parquet, ".pq": Format.parquet}  # fmt: skip
+
+
+def _parse_date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+
+
+InputArg = Annotated[
+    str,
+    typer.Argument(help="Event file: CSV (default), Parquet (.parquet), or - for standard input.", metavar="FILE"),
+]
+CutoffOpt = Annotated[
+    str | None,
+    typer.Option("--cutoff", help="Data cutoff YYYY-MM-DD: records dated after it are set aside.", metavar="DATE"),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML configuration overriding the defaults (see `cart19 config`).", metavar="FILE"),
+]
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option("--format", "-f", help="Output format. Default: table on a terminal, csv when piped or with -o."),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to FILE (atomically); format from its extension.", metavar="FILE"),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on standard error.")]
+
+
+def parse_cutoff(value: str | None) -> dt.date | None:
+    return _parse_date(value)
+
+
+def resolve_format(fmt: Format | None, output: Path | None, env: Env) -> Format:
+    """The format to write: explicit ``--format``; else ``-o``'s extension (csv if unknown);
+    else a table on a terminal and csv when piped."""
+    if fmt is not None:
+        if fmt is Format.table and output is not None:
+            raise typer.BadParameter("--format table cannot be written to a file; use csv, json or parquet")
+        return fmt
+    if output is not None:
+        return _EXTENSIONS.get(output.suffix.lower(), Format.csv)
+    return Format.table if env.stdout_isatty else Format.csv
+
+
+# --------------------------------------------------------------------------- input
+
+
+@dataclass
+class Inputs:
+    config: Config
+    #: the canonical events frame, after the cutoff
+    events: pl.DataFrame
+    #: the SHA-256 of the input bytes (for reports)
+    sha256: str | None
+    cutoff: dt.date | None
+
+
+def load_config_or_exit(config_path: Path | None) -> Config:
+    from cart19.config import load_config
+
+    return load_config(config_path)
+
+
+def load_inputs(source: str, *, config_path: Path | None, cutoff: dt.date | None, env: Env) -> Inputs:
+    """Read the configuration and the events (validating both), apply the cutoff, and print the
+    warnings. Invalid input raises, and :func:`command` turns that into exit status 2."""
+    from cart19.engine.common import apply_cutoff, untreated_subject_count
+    from cart19.io.read import read_events
+
+    config = load_config_or_exit(config_path)
+    with env.progress("Reading and validating events"):
+        result = read_events(source)
+    for issue in result.warnings:
+        env.warn(str(issue))
+    cut = apply_cutoff(result.events, cutoff)
+    if cut.set_aside:
+        env.warn(f"{cut.set_aside} record(s) dated after the cutoff {cutoff} were set aside")
+    if cut.end_dates_cleared:
+        env.warn(f"{cut.end_dates_cleared} AE end date(s) after the cutoff {cutoff} were treated as ongoing")
+    untreated = untreated_subject_count(cut.events)
+    if untreated:
+        env.warn(f"{untreated} subject(s) without an infusion are outside the treated set and in no endpoint")
+    return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename it into place, so a
+    failed or interrupted run never leaves a half-written file and keeps any earlier one."""
+    import tempfile
+
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def frame_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
+    """A frame in a machine format, as bytes (CSV: ISO dates, empty cells for nulls)."""
+    import io
+
+    buffer = io.BytesIO()
+    if fmt is Format.csv:
+        frame.write_csv(buffer)
+    elif fmt is Format.json:
+        frame.write_ndjson(buffer)
+    elif fmt is Format.parquet:
+        frame.write_parquet(buffer)
+    else:  # pragma: no cover - table is rendered, never serialised
+        raise ValueError(f"not a machine format: {fmt}")
+    return buffer.getvalue()
+
+
+def write_frame(frame: pl.DataFrame, fmt: Format, output: Path | None, env: Env) -> None:
+    """Write a frame to ``output`` (atomically) or to standard output."""
+    data = frame_bytes(frame, fmt)
+    if output is not None:
+        atomic_write(output, lambda tmp: tmp.write_bytes(data))
+        return
+    if fmt is Format.parquet and env.stdout_isatty:
+        raise typer.BadParameter("Parquet is binary: write it to a file with -o FILE.parquet or pipe it")
+    stream = getattr(env.stdout, "buffer", None)
+    env.stdout.flush()
+    if stream is not None:
+        stream.write(data)
+        stream.flush()
+    else:  # a text-only stream (e.g. in tests)
+        env.stdout.write(data.decode("utf-8"))
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def report_input_error(exc: Any, env: Env) -> None:
+    """Every problem of an invalid input on standard error: a table on a terminal, else one
+    plain line each."""
+    errors = exc.errors
+    env.error(f"{exc.source}: {len(errors)} problem(s) found; nothing was written")
+    if env.stderr_isatty:
+        from rich.table import Table
+
+        table = Table("line", "column", "value", "problem", header_style="bold")
+        for issue in errors[:200]:
+            table.add_row(
+                "" if issue.line is None else str(issue.line), issue.column or "", issue.value or "", issue.message
+            )
+        env.console(stderr=True).print(table)
+        if len(errors) > 200:
+            print(f"... and {len(errors) - 200} more (use `cart19 validate --format json` for all)", file=env.stderr)
+    else:
+        for issue in errors:
+            print(f"{exc.source}: {issue}", file=env.stderr)
+
+
+def command(func: Callable[..., int | None]) -> Callable[..., None]:
+    """Run a command body and map every outcome to an exit status (cli.md): invalid input or
+    configuration -> 2 with every problem listed; a bug -> 1 with a short message, never a
+    traceback (set ``CART19_DEBUG=1`` to see one)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from cart19.config import ConfigError
+        from cart19.errors import InputError
+
+        env = Env.current(quiet=bool(kwargs.get("quiet", False)))
+        try:
+            status = func(*args, **kwargs)
+        except InputError as exc:
+            report_input_error(exc, env)
+            raise typer.Exit(ExitCode.INVALID) from None
+        except ConfigError as exc:
+            env.error(f"configuration {exc.source} is invalid; nothing was written")
+            for problem in exc.problems:
+                print(f"  {problem}", file=env.stderr)
+            raise typer.Exit(ExitCode.INVALID) from None
+        except (typer.Exit, typer.Abort, typer.BadParameter, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:
+            # the reader of a pipe went away (e.g. `| head`): not an error of ours
+            _silence_stdout()
+            raise typer.Exit(ExitCode.OK) from None
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if os.environ.get("CART19_DEBUG") == "1":
+                raise
+            env.error(
+                f"internal error ({type(exc).__name__}: {exc}). This is a bug in cart19; "
+                "please report it with the command you ran (CART19_DEBUG=1 shows the traceback)."
+            )
+            raise typer.Exit(ExitCode.BUG) from None
+        raise typer.Exit(int(status or ExitCode.OK))
+
+    return wrapper
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,110 @@
+"""``cart19 validate``: check an event file against the format; list every problem."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from cart19.cli.common import Env, InputArg, QuietOpt, command
+from cart19.errors import ExitCode
+
+HELP = """Check an event file against the input format and list every problem at once.
+
+Each problem names its line (the header is line 1), column and value. On a valid file, print a
+short summary (subjects, infused subjects, events by kind, date range, warnings). Exit status
+0 when the file is valid, 2 when it is not. Writes nothing.
+
+Example:  cart19 validate examples/events.csv
+"""
+
+
+def summarise(events: Any) -> dict[str, Any]:
+    """Counts a data manager checks first: subjects, infused, events by kind, date range."""
+    import polars as pl
+
+    from cart19.model import EVENT_KINDS
+
+    by_kind = dict(events.group_by("event").len().iter_rows())
+    dates = events.select(pl.col("date").min().alias("first"), pl.col("date").max().alias("last")).row(0)
+    return {
+        "records": events.height,
+        "subjects": events.select(pl.col("subject_id").n_unique()).item(),
+        "infused_subjects": events.filter(pl.col("event") == "infusion").select(pl.col("subject_id").n_unique()).item(),
+        "events_by_kind": {kind: int(by_kind.get(kind, 0)) for kind in EVENT_KINDS},
+        "first_date": None if dates[0] is None else dates[0].isoformat(),
+        "last_date": None if dates[1] is None else dates[1].isoformat(),
+        "imputed_dates": int(events.select(pl.col("date_imputed").sum()).item() or 0),
+    }
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("validate", help=HELP)
+    @command
+    def validate(
+        file: InputArg,
+        fmt: Annotated[
+            str | None, typer.Option("--format", "-f", help="table (terminal default) or json.", metavar="FORMAT")
+        ] = None,
+        quiet: QuietOpt = False,
+    ) -> int:
+        from cart19.errors import InputError
+        from cart19.io.read import read_events
+
+        env = Env.current(quiet=quiet)
+        if fmt not in (None, "table", "json"):
+            raise typer.BadParameter(f"{fmt!r}: choose table or json", param_hint="--format")
+        as_json = fmt == "json" or (fmt is None and not env.stdout_isatty)
+        try:
+            with env.progress("Validating"):
+                result = read_events(file)
+        except InputError as exc:
+            if as_json:
+                _print_json(env, valid=False, errors=exc.errors, warnings=exc.warnings, summary=None)
+                if not env.stdout_isatty:  # the JSON went down a pipe: say it in words too
+                    env.error(f"{exc.source}: {len(exc.errors)} problem(s) found")
+                    for issue in exc.errors[:20]:
+                        print(f"{exc.source}: {issue}", file=env.stderr)
+            else:
+                from cart19.cli.common import report_input_error
+
+                for issue in exc.warnings:
+                    env.warn(str(issue))
+                report_input_error(exc, env)
+            return ExitCode.INVALID
+        summary = summarise(result.events)
+        if as_json:
+            _print_json(env, valid=True, errors=[], warnings=result.warnings, summary=summary)
+        else:
+            for issue in result.warnings:
+                env.warn(str(issue))
+            _print_summary(env, file, summary, len(result.warnings))
+        return ExitCode.OK
+
+
+def _print_json(env: Env, *, valid: bool, errors: list, warnings: list, summary: dict | None) -> None:
+    document = {
+        "valid": valid,
+        "errors": [i.as_dict() for i in errors],
+        "warnings": [i.as_dict() for i in warnings],
+        "summary": summary,
+    }
+    env.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def _print_summary(env: Env, file: str, summary: dict, n_warnings: int) -> None:
+    from rich.table import Table
+
+    console = env.console()
+    console.print(f"{file}: valid ({summary['records']} records)")
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_row("subjects", str(summary["subjects"]))
+    table.add_row("infused subjects", str(summary["infused_subjects"]))
+    table.add_row("date range", f"{summary['first_date']} to {summary['last_date']}")
+    table.add_row("imputed dates", str(summary["imputed_dates"]))
+    table.add_row("warnings", str(n_warnings))
+    for kind, count in summary["events_by_kind"].items():
+        if count:
+            table.add_row(f"  {kind}", str(count))
+    console.print(table)

@@ -1,0 +1,1 @@
+"""Input and output at the edge: reading and validating events, writing results."""

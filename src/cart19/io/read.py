@@ -1,0 +1,242 @@
+"""Reading the event file: bytes -> a raw all-text table with line numbers -> validated,
+imputed canonical events (:mod:`cart19.schema`).
+
+The fast path hands the file to polars. When polars cannot parse it (bad UTF-8, a record
+with too many fields, an unclosed quote), a slow path with Python's ``csv`` module finds every
+offending line so the message can name it. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+
+from cart19.errors import InputError, Issue
+from cart19.io.validate import validate_raw
+from cart19.model import COLUMNS
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_MAX_DIAGNOSES = 1000
+
+
+@dataclass
+class ReadResult:
+    #: the canonical events frame (all records, before any cutoff)
+    events: pl.DataFrame
+    #: warnings (unknown columns, ignored values, blank lines ...)
+    warnings: list[Issue] = field(default_factory=list)
+    #: SHA-256 of the input bytes, when asked for
+    sha256: str | None = None
+
+
+def _file_error(source: str, message: str) -> InputError:
+    return InputError(source, [Issue(None, None, None, message)])
+
+
+def _read_source_bytes(source: str, stdin: BinaryIO | None) -> bytes:
+    if source == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        return stream.read()
+    path = Path(source)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise _file_error(source, "no such file; check the path") from None
+    except IsADirectoryError:
+        raise _file_error(source, "this is a folder, not an event file") from None
+    except PermissionError:
+        raise _file_error(source, "permission denied: the file cannot be read") from None
+    except OSError as exc:
+        raise _file_error(source, f"the file cannot be read ({exc.strerror or exc})") from None
+
+
+def read_events(source: str | Path, *, stdin: BinaryIO | None = None, with_sha256: bool = False) -> ReadResult:
+    """Read, validate and impute an event file (CSV path, Parquet path, or ``-`` for stdin).
+
+    Raises :class:`InputError` listing every problem when the file is not valid.
+    """
+    source = str(source)
+    if source != "-" and Path(source).suffix.lower() in PARQUET_SUFFIXES:
+        data = _read_source_bytes(source, stdin)
+        raw, warnings = _parquet_raw(source, data)
+    else:
+        data = _read_source_bytes(source, stdin)
+        raw, warnings = csv_raw(source, data)
+    events, issues = validate_raw(raw)
+    issues = warnings + issues
+    if any(i.severity == "error" for i in issues):
+        raise InputError(source, issues)
+    digest = hashlib.sha256(data).hexdigest() if with_sha256 else None
+    return ReadResult(events=events, warnings=[i for i in issues if i.severity == "warning"], sha256=digest)
+
+
+# --------------------------------------------------------------------------- raw tables
+
+
+def _normalise_header(names: list[str], source: str) -> tuple[list[str], list[Issue]]:
+    """Column names trimmed and lower-cased; duplicates and blanks are errors (line 1)."""
+    issues: list[Issue] = []
+    normalised = [n.strip().lower() for n in names]
+    seen: dict[str, int] = {}
+    for position, name in enumerate(normalised, start=1):
+        if not name:
+            issues.append(Issue(1, None, names[position - 1], f"column {position} of the header has no name"))
+        elif name in seen:
+            issues.append(Issue(1, name, names[position - 1], f"the column {name!r} appears twice in the header "
+                                f"(columns {seen[name]} and {position})"))  # fmt: skip
+        else:
+            seen[name] = position
+    return normalised, issues
+
+
+def _finish_raw(frame: pl.DataFrame, header: list[str], source: str, line: pl.Expr) -> tuple[pl.DataFrame, list[Issue]]:
+    """Name the columns, add ``line``, keep the known columns (all as text), report the rest."""
+    names, issues = _normalise_header(header, source)
+    missing = [c for c in ("subject_id", "event", "date") if c not in names]
+    if missing:
+        found = ", ".join(repr(n) for n in header[:12]) or "nothing"
+        issues.append(Issue(1, ", ".join(missing), None,
+                            f"missing required column(s) {', '.join(missing)}; the header has {found}. "
+                            "Is this a comma-separated file with a header row?"))  # fmt: skip
+    if any(i.severity == "error" for i in issues):
+        raise InputError(source, issues)
+    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown:
+        issues.append(Issue(1, ", ".join(unknown), None,
+                            "column(s) not in the format are kept out of the derivations", "warning"))  # fmt: skip
+    frame = frame.with_columns(line.alias("line"))
+    columns = [pl.col("line")] + [
+        pl.col(c).cast(pl.String) if c in names else pl.lit(None, pl.String).alias(c) for c in COLUMNS
+    ]
+    return frame.select(columns), issues
+
+
+def csv_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
+    """CSV bytes -> (raw text frame with ``line``, warnings). Raises :class:`InputError`."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise _file_error(source, "the file is empty: expected a header row (subject_id,event,date,...)")
+    if b"\x00" in data[:65536]:
+        raise _file_error(source, "this is not a text (CSV) file: it contains binary data (NUL bytes)")
+    try:
+        frame = pl.read_csv(io.BytesIO(data), infer_schema=False, has_header=True, encoding="utf8",
+                            raise_if_empty=True, quote_char='"')  # fmt: skip
+    except Exception:  # noqa: BLE001 - polars cannot parse it: find out why, line by line
+        return _slow_csv_raw(source, data)
+    header = _header_of(data)
+    if header is None or len(header) != frame.width:
+        return _slow_csv_raw(source, data)
+    line = _line_numbers(frame)
+    return _finish_raw(frame, header, source, line)
+
+
+def _header_of(data: bytes) -> list[str] | None:
+    end = data.find(b"\n")
+    first = data if end < 0 else data[:end]
+    try:
+        text = first.decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    rows = list(csv.reader([text]))
+    return rows[0] if rows else None
+
+
+def _line_numbers(frame: pl.DataFrame) -> pl.Expr:
+    """Line of each record: header = 1, so row i starts on line i + 2, plus the line breaks
+    inside quoted fields of the rows before it."""
+    index = pl.int_range(pl.len(), dtype=pl.Int64) + 2
+    text_columns = [c for c, t in frame.schema.items() if t == pl.String]
+    if not text_columns:
+        return index
+    has_break = frame.select(pl.any_horizontal(pl.col(text_columns).str.contains("\n", literal=True)).any()).item()
+    if not has_break:
+        return index
+    breaks = pl.sum_horizontal(pl.col(text_columns).str.count_matches("\n", literal=True).fill_null(0))
+    return index + breaks.cum_sum().shift(1, fill_value=0).cast(pl.Int64)
+
+
+def _slow_csv_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
+    """Parse with Python's csv module, reporting every undecodable line and every record
+    whose field count differs from the header's."""
+    issues: list[Issue] = []
+    position = 0
+    while len(issues) < _MAX_DIAGNOSES:
+        try:
+            data[position:].decode("utf-8")
+            break
+        except UnicodeDecodeError as exc:
+            start = position + exc.start
+            line = data.count(b"\n", 0, start) + 1
+            bad = data[start : position + exc.end]
+            issues.append(Issue(line, None, bad.hex(" "), f"bytes that are not UTF-8 ({bad!r}); "
+                                "save the file as UTF-8"))  # fmt: skip
+            next_line = data.find(b"\n", start)
+            if next_line < 0:
+                break
+            position = next_line + 1
+    if issues:
+        raise InputError(source, issues)
+    text = data.decode("utf-8")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[list[str]] = []
+    lines: list[int] = []
+    header: list[str] | None = None
+    previous_end = 0
+    try:
+        for record in reader:
+            start_line = previous_end + 1
+            previous_end = reader.line_num
+            if header is None:
+                header = record
+                continue
+            if not record:  # a blank line
+                continue
+            if len(record) != len(header):
+                if len(issues) < _MAX_DIAGNOSES:
+                    issues.append(Issue(start_line, None, ",".join(record)[:80],
+                                        f"{len(record)} fields where the header has {len(header)}"))  # fmt: skip
+                continue
+            records.append(record)
+            lines.append(start_line)
+    except csv.Error as exc:
+        issues.append(Issue(reader.line_num, None, None, f"not valid CSV: {exc} (an unclosed quote?)"))
+    if header is None:
+        raise _file_error(source, "the file is empty: expected a header row (subject_id,event,date,...)")
+    if issues:
+        raise InputError(source, issues)
+    width = len(header)
+    frame = pl.DataFrame(
+        {f"column_{i}": [r[i] for r in records] for i in range(width)}, schema={f"column_{i}": pl.String for i in range(width)}
+    )
+    frame = frame.with_columns(pl.all().replace("", None))
+    return _finish_raw(frame, header, source, pl.lit(pl.Series(lines, dtype=pl.Int64)))
+
+
+def _parquet_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
+    """A Parquet file: every column read as text; ``line`` is the row number + 1 (as if the
+    rows followed a header line), so messages point at the same record a CSV export would."""
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001
+        raise _file_error(source, f"not a readable Parquet file ({type(exc).__name__})") from None
+    converted = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if dtype == pl.Date:
+            column = column.dt.strftime("%Y-%m-%d")
+        elif dtype == pl.Datetime:
+            column = column.dt.strftime("%Y-%m-%d")
+        elif dtype == pl.Boolean:
+            column = pl.when(column).then(pl.lit("Y")).when(~column).then(pl.lit("N"))
+        converted.append(column.cast(pl.String).alias(name))
+    frame = frame.select(converted)
+    return _finish_raw(frame, list(frame.columns), source, pl.int_range(pl.len(), dtype=pl.Int64) + 2)
