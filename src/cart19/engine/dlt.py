@@ -1,0 +1,489 @@
+"""DLT - dose-limiting toxicity, and the safety stopping rule (endpoints.md, "DLT").
+
+The DLT criteria are data (:class:`cart19.config.DLTRule`); this module has one generic
+evaluator that turns each rule into a polars expression over the AE records, so a site that
+adds a rule in its configuration changes the result without touching code.
+
+Public API:
+
+* :func:`flag_dlt_rules` - AE records in, the same records with ``dlt_rules`` (the names of
+  the rules met, in configuration order) and ``dlt`` (onset in the DLT window and at least one
+  rule met).
+* :func:`dlt_review` - the review for a safety meeting: per-subject status, rate, exact CI,
+  the stopping rule's verdict and warnings for the safety physician.
+* :func:`normalise_term` - the term-matching key (case-insensitive, hyphens read as spaces,
+  whitespace collapsed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from cart19.config import Config, DLTConfig, DLTRule
+from cart19.engine.common import apply_cutoff, last_record_date, treated_subjects
+
+#: Statuses of a subject in a DLT review (cli.md, ``check-dlt --format json``).
+STATUSES: tuple[str, ...] = ("dlt", "no_dlt", "in_window", "not_evaluable")
+
+
+# --- term matching -------------------------------------------------------------------------
+
+
+def normalise_term(text: str) -> str:
+    """"Terms match the preferred term case-insensitively", hyphens read as spaces and runs of
+    whitespace collapsed: ``"Acute graft-versus-host  disease"`` -> ``"acute graft versus host
+    disease"``."""
+    return " ".join(text.lower().replace("-", " ").split())
+
+
+def _normalised(column: str) -> pl.Expr:
+    """The polars twin of :func:`normalise_term` (null stays null)."""
+    return (
+        pl.col(column)
+        .str.to_lowercase()
+        .str.replace_all("-", " ", literal=True)
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
+def _keys(values: set[str]) -> pl.Series:
+    return pl.Series(sorted(values), dtype=pl.String())
+
+
+def _in(column: str, values: set[str]) -> pl.Expr:
+    if not values:
+        return pl.lit(False)
+    return pl.col(column).is_in(pl.lit(_keys(values)).implode()).fill_null(False)
+
+
+def _rule_terms(terms: tuple[str, ...], groups: tuple[str, ...], config: DLTConfig) -> set[str]:
+    named = set(terms).union(*(config.term_groups[g] for g in groups)) if groups else set(terms)
+    return {normalise_term(t) for t in named}
+
+
+def rule_expression(rule: DLTRule, config: DLTConfig) -> pl.Expr:
+    """One :class:`DLTRule` as a boolean expression over AE records.
+
+    Needs the columns ``term_key``, ``soc_key`` (see :func:`normalise_term`), ``grade``,
+    ``end_date``, ``duration_days`` (``end_date - date + 1``, an ongoing AE lasting until the
+    subject's last record), ``infusion_date`` and ``last_date`` (the subject's last record).
+    The DLT onset window is not part of a rule (see :func:`flag_dlt_rules`).
+    """
+    include_terms = _rule_terms(rule.terms, rule.term_groups, config)
+    include_socs = {normalise_term(s) for s in rule.socs}
+    exclude_terms = _rule_terms(rule.exclude_terms, rule.exclude_term_groups, config)
+    exclude_socs = {normalise_term(s) for s in rule.exclude_socs}
+
+    if include_terms or include_socs:
+        selected = _in("term_key", include_terms) | _in("soc_key", include_socs)
+    else:  # no terms, groups or SOCs: any AE
+        selected = pl.lit(True)
+    excluded = _in("term_key", exclude_terms) | _in("soc_key", exclude_socs)
+    grade = pl.col("grade")
+    met = selected & ~excluded & (grade >= rule.min_grade) & (grade <= rule.max_grade)
+
+    if rule.longer_than_days is not None:
+        # "lasting more than N days": end_date - date + 1 > N
+        met = met & (pl.col("duration_days") > rule.longer_than_days)
+    if rule.not_resolved_by_day is not None:
+        # "not resolved by day N": ended after day N, or ongoing and the subject was followed
+        # to day N (ongoing with follow-up ending earlier: not yet known, so not met)
+        day_n = pl.col("infusion_date") + pl.duration(days=rule.not_resolved_by_day)
+        ended_after = pl.col("end_date") > day_n
+        ongoing_followed = pl.col("end_date").is_null() & (pl.col("last_date") >= day_n)
+        met = met & (ended_after.fill_null(False) | ongoing_followed)
+    return met.fill_null(False)
+
+
+def _rule_pending(rule: DLTRule, config: DLTConfig) -> pl.Expr | None:
+    """An ongoing AE that meets the rule's term and grade conditions but not yet its duration or
+    resolution condition, which more follow-up could still satisfy (a warning, not a DLT)."""
+    if rule.longer_than_days is None and rule.not_resolved_by_day is None:
+        return None
+    static = rule.model_copy(update={"longer_than_days": None, "not_resolved_by_day": None})
+    return rule_expression(static, config) & pl.col("end_date").is_null() & ~rule_expression(rule, config)
+
+
+# --- AE records with what the rules need ----------------------------------------------------
+
+
+def ae_records(events: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """The ``ae`` records of treated subjects, with the columns every safety derivation needs:
+    ``infusion_date``, ``study_day`` (infusion = day 0), ``last_date`` (the subject's last
+    record, AE end dates included), ``ongoing``, ``duration_days`` (``end_date - date + 1``; an
+    ongoing AE lasts until the subject's last record), ``term_key``, ``soc_key``."""
+    treated = treated_subjects(events).select("subject_id", "infusion_date")
+    last = last_record_date(events)
+    return (
+        events.filter(pl.col("event") == "ae")
+        .join(treated, on="subject_id", how="inner")
+        .join(last, on="subject_id", how="left")
+        .with_columns(
+            (pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("study_day"),
+            pl.col("end_date").is_null().alias("ongoing"),
+            ((pl.coalesce("end_date", "last_date") - pl.col("date")).dt.total_days() + 1).alias("duration_days"),
+            _normalised("term").alias("term_key"),
+            _normalised("soc").alias("soc_key"),
+        )
+    )
+
+
+def flag_dlt_rules(aes: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Add ``in_dlt_window``, ``dlt_rules`` (list of the rule names met, in configuration order;
+    empty outside the window) and ``dlt`` to :func:`ae_records` output.
+
+    "An ``ae`` with onset in the window [day 0 to day 28, inclusive] is a DLT when it meets one
+    of the rules." Every rule a record meets is reported.
+    """
+    dlt = config.dlt
+    in_window = pl.col("study_day").is_between(0, dlt.window_days)
+    names = [
+        pl.when(in_window & rule_expression(rule, dlt)).then(pl.lit(rule.name)).otherwise(pl.lit(None, pl.String()))
+        for rule in dlt.rules
+    ]
+    rules = pl.concat_list(names).list.drop_nulls() if names else pl.lit([], pl.List(pl.String()))
+    return aes.with_columns(in_window.fill_null(False).alias("in_dlt_window"), rules.alias("dlt_rules")).with_columns(
+        (pl.col("dlt_rules").list.len() > 0).alias("dlt")
+    )
+
+
+# --- the review ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DLTReview:
+    """The DLT review as of ``review_date``.
+
+    ``subjects``: one row per treated subject, sorted by ``subject_id``:
+    ``subject_id, infusion_date, window_end, evaluable_from, last_date, status, reason,
+    window_day, dlt_terms (list), dlt_rules (list), dlt_events (list of struct: line, term,
+    grade, study_day, end_date, rules)``. ``window_day`` is the study day reached at the
+    review for a subject ``in_window`` (the "N" of "day N of 28"), else null.
+
+    ``dlt_events``: the qualifying AE records, one row each (``subject_id, line, term, grade,
+    date, study_day, end_date, duration_days, rules``).
+    """
+
+    review_date: dt.date | None
+    window_days: int
+    subjects: pl.DataFrame
+    dlt_events: pl.DataFrame
+    evaluable: int
+    dlt: int
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    confidence_level: float
+    #: posterior P(true DLT rate > threshold) under Beta(prior_alpha + dlt, prior_beta + evaluable - dlt)
+    posterior_probability: float
+    dlt_rate_threshold: float
+    posterior_threshold: float
+    stopping_rule_met: bool
+    #: records dated after the review date, set aside
+    set_aside: int
+    warnings: tuple[str, ...] = field(default=())
+
+    def status_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for status, n in self.subjects.group_by("status").len().iter_rows():
+            counts[status] = n
+        return counts
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The ``check-dlt --format json`` object (cli.md); dates as ISO text."""
+
+        def iso(value: dt.date | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        subjects = []
+        for row in self.subjects.iter_rows(named=True):
+            subjects.append(
+                {
+                    "subject_id": row["subject_id"],
+                    "status": row["status"],
+                    "dlt_terms": row["dlt_terms"],
+                    "window_end": iso(row["window_end"]),
+                    "infusion_date": iso(row["infusion_date"]),
+                    "reason": row["reason"],
+                    "window_day": row["window_day"],
+                    "dlt_rules": row["dlt_rules"],
+                    "dlt_events": [
+                        {**event, "end_date": iso(event["end_date"])} for event in (row["dlt_events"] or [])
+                    ],
+                }
+            )
+        return {
+            "review_date": iso(self.review_date),
+            "subjects": subjects,
+            "treated": self.subjects.height,
+            "evaluable": self.evaluable,
+            "dlt": self.dlt,
+            "rate": self.rate,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "confidence_level": self.confidence_level,
+            "posterior_probability": self.posterior_probability,
+            "dlt_rate_threshold": self.dlt_rate_threshold,
+            "posterior_threshold": self.posterior_threshold,
+            "stopping_rule_met": self.stopping_rule_met,
+            "status_counts": self.status_counts(),
+            "set_aside": self.set_aside,
+            "warnings": list(self.warnings),
+        }
+
+
+def clopper_pearson(k: int, n: int, confidence_level: float) -> tuple[float | None, float | None]:
+    """Exact (Clopper-Pearson) confidence interval of k/n; ``(None, None)`` when n = 0."""
+    if n == 0:
+        return None, None
+    from scipy.stats import binomtest
+
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence_level, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def posterior_exceedance(dlt: int, evaluable: int, threshold: float, prior_alpha: float, prior_beta: float) -> float:
+    """P(true rate > threshold) under the Beta(prior_alpha + dlt, prior_beta + evaluable - dlt)
+    posterior (the stopping rule of endpoints.md)."""
+    from scipy.stats import beta
+
+    return float(beta.sf(threshold, prior_alpha + dlt, prior_beta + evaluable - dlt))
+
+
+def _day_text(day: pl.Expr) -> pl.Expr:
+    return pl.lit("day ") + day.cast(pl.String())
+
+
+def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = None) -> DLTReview:
+    """The DLT review as of a date (endpoints.md, "DLT").
+
+    * "A review ``--as-of`` a date uses only the records dated on or before it, as a cutoff
+      does" (an AE ending after it is ongoing at the review). ``as_of=None``: the review date is
+      the latest date in the events (AE end dates included).
+    * Status per treated subject, in this order: ``dlt`` (a qualifying AE with onset from day 0
+      to ``dlt.window_days``); ``no_dlt`` (followed through ``evaluable_through_day``: a record
+      on or after it); ``not_evaluable`` when follow-up ended before it (death or withdrawal);
+      ``in_window`` when the review date is before it ("day N of 28"); else ``not_evaluable``
+      (no record on or after that day).
+    * Rate = dlt / evaluable with an exact CI; the stopping rule is met when
+      P(rate > threshold | data) > posterior_probability.
+    """
+    dlt_config, stop = config.dlt, config.stopping_rule
+    cut = apply_cutoff(events, as_of)
+    events = cut.events
+    review_date = as_of
+    if review_date is None and events.height:
+        review_date = events.select(pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max())).item()
+
+    aes = flag_dlt_rules(ae_records(events, config), config)
+    qualifying = (
+        aes.filter(pl.col("dlt"))
+        .sort("subject_id", "date", "line")
+        .select(
+            "subject_id",
+            "line",
+            "term",
+            pl.col("grade").cast(pl.Int64()),
+            "date",
+            "study_day",
+            "end_date",
+            "duration_days",
+            pl.col("dlt_rules").alias("rules"),
+        )
+    )
+    per_subject_dlt = qualifying.group_by("subject_id", maintain_order=True).agg(
+        pl.col("term").unique(maintain_order=True).alias("dlt_terms"),
+        pl.col("rules").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).alias("dlt_rules"),
+        pl.struct("line", "term", "grade", "study_day", "end_date", "rules").alias("dlt_events"),
+    )
+    # keep the rules of each subject in configuration order
+    rule_order = {rule.name: i for i, rule in enumerate(dlt_config.rules)}
+    per_subject_dlt = per_subject_dlt.with_columns(
+        pl.col("dlt_rules").list.eval(
+            pl.element().sort_by(pl.element().replace_strict(rule_order, return_dtype=pl.Int64()))
+        )
+    )
+
+    ends = (
+        events.filter(pl.col("event").is_in(["death", "withdrawal"]))
+        .sort("subject_id", "date", "line")
+        .group_by("subject_id", maintain_order=True)
+        .agg(
+            pl.col("date").filter(pl.col("event") == "death").first().alias("death_date"),
+            pl.col("result").filter(pl.col("event") == "death").first().alias("death_cause"),
+            pl.col("date").filter(pl.col("event") == "withdrawal").first().alias("withdrawal_date"),
+        )
+    )
+    treated = treated_subjects(events).select("subject_id", "infusion_date")
+    infusion = pl.col("infusion_date")
+    evaluable_from = infusion + pl.duration(days=dlt_config.evaluable_through_day)
+    subjects = (
+        treated.join(last_record_date(events), on="subject_id", how="left")
+        .join(ends, on="subject_id", how="left")
+        .join(per_subject_dlt, on="subject_id", how="left")
+        .with_columns(
+            (infusion + pl.duration(days=dlt_config.window_days)).alias("window_end"),
+            evaluable_from.alias("evaluable_from"),
+            (pl.lit(review_date, pl.Date()) - infusion).dt.total_days().alias("_review_day"),
+            (pl.col("death_date") - infusion).dt.total_days().alias("_death_day"),
+            (pl.col("withdrawal_date") - infusion).dt.total_days().alias("_withdrawal_day"),
+            (pl.col("last_date") - infusion).dt.total_days().alias("_last_day"),
+        )
+    )
+    has_dlt = pl.col("dlt_rules").list.len().fill_null(0) > 0
+    followed = pl.col("last_date") >= pl.col("evaluable_from")
+    died = pl.col("death_date").is_not_null()
+    withdrew = pl.col("withdrawal_date").is_not_null()
+    reviewing_early = pl.lit(review_date, pl.Date()) < pl.col("evaluable_from")
+    through = dlt_config.evaluable_through_day
+    subjects = subjects.with_columns(
+        pl.when(has_dlt)
+        .then(pl.lit("dlt"))
+        .when(followed)
+        .then(pl.lit("no_dlt"))
+        .when(died | withdrew)
+        .then(pl.lit("not_evaluable"))
+        .when(reviewing_early)
+        .then(pl.lit("in_window"))
+        .otherwise(pl.lit("not_evaluable"))
+        .alias("status"),
+        pl.when(has_dlt)
+        .then(pl.lit("DLT: ") + pl.col("dlt_terms").list.join(", "))
+        .when(followed)
+        .then(pl.lit(f"followed through day {through} without a DLT"))
+        .when(died)
+        .then(
+            pl.lit("died on ")
+            + _day_text(pl.col("_death_day"))
+            + pl.lit(" (")
+            + pl.col("death_cause").fill_null("cause unknown")
+            + pl.lit(") without a DLT")
+        )
+        .when(withdrew)
+        .then(pl.lit("withdrew on ") + _day_text(pl.col("_withdrawal_day")) + pl.lit(" without a DLT"))
+        .when(reviewing_early)
+        .then(_day_text(pl.col("_review_day")) + pl.lit(f" of {dlt_config.window_days}"))
+        .otherwise(
+            pl.lit(f"no record on or after day {through} (last record on ")
+            + _day_text(pl.col("_last_day"))
+            + pl.lit(")")
+        )
+        .alias("reason"),
+        pl.col("dlt_terms").fill_null(pl.lit([], pl.List(pl.String()))),
+        pl.col("dlt_rules").fill_null(pl.lit([], pl.List(pl.String()))),
+        pl.col("dlt_events").fill_null(pl.lit([], per_subject_dlt.schema["dlt_events"])),
+    ).with_columns(
+        pl.when(pl.col("status") == "in_window").then(pl.col("_review_day")).alias("window_day"),
+    )
+
+    n_dlt = subjects.filter(pl.col("status") == "dlt").height
+    evaluable = subjects.filter(pl.col("status").is_in(["dlt", "no_dlt"])).height
+    rate = n_dlt / evaluable if evaluable else None
+    ci_low, ci_high = clopper_pearson(n_dlt, evaluable, stop.confidence_level)
+    posterior = posterior_exceedance(n_dlt, evaluable, stop.dlt_rate_threshold, stop.prior_alpha, stop.prior_beta)
+
+    warnings = _safety_warnings(events, aes, subjects, config)
+    return DLTReview(
+        review_date=review_date,
+        window_days=dlt_config.window_days,
+        subjects=subjects.select(
+            "subject_id",
+            "infusion_date",
+            "window_end",
+            "evaluable_from",
+            "last_date",
+            "status",
+            "reason",
+            "window_day",
+            "dlt_terms",
+            "dlt_rules",
+            "dlt_events",
+        ).sort("subject_id"),
+        dlt_events=qualifying,
+        evaluable=evaluable,
+        dlt=n_dlt,
+        rate=rate,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        confidence_level=stop.confidence_level,
+        posterior_probability=posterior,
+        dlt_rate_threshold=stop.dlt_rate_threshold,
+        posterior_threshold=stop.posterior_probability,
+        stopping_rule_met=posterior > stop.posterior_probability,
+        set_aside=cut.set_aside,
+        warnings=tuple(warnings),
+    )
+
+
+def _safety_warnings(events: pl.DataFrame, aes: pl.DataFrame, subjects: pl.DataFrame, config: Config) -> list[str]:
+    """What a safety physician wants to see beside the verdict (a handful of rows, so the text
+    is built in Python from already-filtered frames):
+
+    * a death of cause ``toxicity`` in the DLT window with no grade 5 AE recorded;
+    * a grade 5 AE with no death record;
+    * an ongoing AE in the DLT window that meets a rule's term and grade but not yet its
+      duration or resolution condition: it may still become a DLT, or, when follow-up ended
+      (death or withdrawal), the rule cannot be assessed.
+    """
+    out: list[str] = []
+    grade5 = aes.filter(pl.col("grade") == 5).select("subject_id").unique()
+    deaths = events.filter(pl.col("event") == "death").select("subject_id", "date", "result")
+    window = subjects.select("subject_id", "infusion_date", "window_end")
+
+    toxic = (
+        deaths.filter(pl.col("result") == "toxicity")
+        .join(window, on="subject_id")
+        .filter(pl.col("date").is_between(pl.col("infusion_date"), pl.col("window_end")))
+        .join(grade5, on="subject_id", how="anti")
+        .with_columns((pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("day"))
+        .sort("subject_id")
+    )
+    for row in toxic.iter_rows(named=True):
+        out.append(
+            f"{row['subject_id']}: death of toxicity on day {row['day']} (in the DLT window) "
+            "with no grade 5 AE recorded; check the AE records"
+        )
+
+    orphan = (
+        aes.filter(pl.col("grade") == 5)
+        .join(deaths, on="subject_id", how="anti")
+        .sort("subject_id", "date", "line")
+    )
+    for row in orphan.iter_rows(named=True):
+        out.append(f"{row['subject_id']}: grade 5 AE {row['term']!r} (line {row['line']}) with no death record")
+
+    pending_names = []
+    for rule in config.dlt.rules:
+        expr = _rule_pending(rule, config.dlt)
+        if expr is not None:
+            pending_names.append(pl.when(expr).then(pl.lit(rule.name)).otherwise(pl.lit(None, pl.String())))
+    if pending_names:
+        follow_up_ended = (
+            events.filter(pl.col("event").is_in(["death", "withdrawal"]))
+            .group_by("subject_id")
+            .agg(pl.col("date").min().alias("_ended"))
+        )
+        pending = (
+            aes.filter(pl.col("in_dlt_window"))
+            .with_columns(pl.concat_list(pending_names).list.drop_nulls().alias("_pending"))
+            .filter(pl.col("_pending").list.len() > 0)
+            .join(follow_up_ended, on="subject_id", how="left")
+            .sort("subject_id", "date", "line")
+        )
+        for row in pending.iter_rows(named=True):
+            days = row["duration_days"]
+            what = (
+                f"{row['subject_id']}: grade {row['grade']} {row['term']!r} (line {row['line']}, onset day "
+                f"{row['study_day']}) ongoing after {days} day{'s' if days != 1 else ''}"
+            )
+            rules = ", ".join(row["_pending"])
+            if row["_ended"] is None:
+                out.append(f"{what}: may still meet {rules}")
+            else:
+                out.append(f"{what} when follow-up ended (death or withdrawal): {rules} cannot be assessed")
+    return out

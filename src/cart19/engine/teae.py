@@ -1,0 +1,226 @@
+"""TEAE - treatment-emergent adverse events (endpoints.md, "TEAE").
+
+Public API:
+
+* :func:`ae_listing` - the ADAE-style record listing (every AE of a treated subject, with its
+  treatment-emergent and DLT flags).
+* :func:`teae_tables` - the incidence tables in the long format of cli.md
+  (``table,soc,term,grade,n,N,percent``).
+* :func:`percent_one_decimal` - the rounding of ``percent`` (half away from zero, as SAS).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cart19.config import Config
+from cart19.engine.common import treated_subjects
+from cart19.engine.dlt import ae_records, flag_dlt_rules
+
+#: Tables in output order (cli.md, ``teae --format csv``).
+TABLES: tuple[str, ...] = ("overall", "serious", "related", "soc", "soc_pt")
+#: Grade rows of every cell, in output order.
+GRADES: tuple[str, ...] = ("any", ">=3", "1", "2", "3", "4", "5")
+
+TABLE_COLUMNS: tuple[str, ...] = ("table", "soc", "term", "grade", "n", "N", "percent")
+
+LISTING_COLUMNS: tuple[str, ...] = (
+    "USUBJID",
+    "AESEQ",
+    "AETERM",
+    "AEDECOD",
+    "AESOC",
+    "AETOXGR",
+    "TRTSDT",
+    "ASTDT",
+    "ASTDTF",
+    "AENDT",
+    "ASTDY",
+    "AENDY",
+    "ADURN",
+    "ADURU",
+    "AEONGO",
+    "AESER",
+    "AEREL",
+    "TRTEMFL",
+    "DLTFL",
+    "DLTRULE",
+)
+
+
+def treatment_emergent(config: Config) -> pl.Expr:
+    """"An ``ae`` is treatment-emergent when its onset (``date``) is on or after the infusion
+    date and within the window" (study day 0 to ``teae.window_days``, inclusive).
+    Needs ``study_day`` (see :func:`cart19.engine.dlt.ae_records`)."""
+    return pl.col("study_day").is_between(0, config.teae.window_days).fill_null(False)
+
+
+def _yes(flag: pl.Expr) -> pl.Expr:
+    """ADaM flag: ``"Y"`` or null."""
+    return pl.when(flag).then(pl.lit("Y")).otherwise(pl.lit(None, pl.String()))
+
+
+def _yes_no(flag: pl.Expr) -> pl.Expr:
+    """``Y`` / ``N`` / null (unknown)."""
+    return pl.when(flag).then(pl.lit("Y")).when(~flag).then(pl.lit("N")).otherwise(pl.lit(None, pl.String()))
+
+
+def ae_listing(events: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """ADAE-style listing: one row per ``ae`` record of a treated subject, sorted by
+    ``USUBJID, ASTDT, AESEQ``.
+
+    =========  ==================================================================================
+    USUBJID    subject
+    AESEQ      the input line of the record (the source of every other column)
+    AETERM     the term as written; AEDECOD the same (the input carries the MedDRA PT)
+    AESOC      the SOC, ``teae.uncoded_soc`` ("Uncoded") when empty
+    AETOXGR    grade 1-5
+    TRTSDT     infusion date
+    ASTDT      onset; ASTDTF ``"D"`` when the day was imputed
+    AENDT      end date (null = ongoing; AEONGO ``"Y"``)
+    ASTDY      study day of onset, infusion = day 0 (negative before it); AENDY likewise
+    ADURN      duration in days, ``end - onset + 1``; an ongoing AE lasts until the subject's
+               last record (ADURU = ``DAYS``)
+    AESER      ``Y``/``N``/null; AEREL likewise (related to the product)
+    TRTEMFL    ``"Y"`` when treatment-emergent
+    DLTFL      ``"Y"`` when onset is in the DLT window and a DLT rule is met
+    DLTRULE    the names of the rules met, ``;``-joined in configuration order
+    =========  ==================================================================================
+    """
+    aes = flag_dlt_rules(ae_records(events, config), config)
+    return aes.sort("subject_id", "date", "line").select(
+        pl.col("subject_id").alias("USUBJID"),
+        pl.col("line").alias("AESEQ"),
+        pl.col("term").alias("AETERM"),
+        pl.col("term").alias("AEDECOD"),
+        pl.col("soc").fill_null(config.teae.uncoded_soc).alias("AESOC"),
+        pl.col("grade").alias("AETOXGR"),
+        pl.col("infusion_date").alias("TRTSDT"),
+        pl.col("date").alias("ASTDT"),
+        pl.when(pl.col("date_imputed")).then(pl.lit("D")).otherwise(pl.lit(None, pl.String())).alias("ASTDTF"),
+        pl.col("end_date").alias("AENDT"),
+        pl.col("study_day").alias("ASTDY"),
+        (pl.col("end_date") - pl.col("infusion_date")).dt.total_days().alias("AENDY"),
+        pl.col("duration_days").alias("ADURN"),
+        pl.lit("DAYS").alias("ADURU"),
+        _yes(pl.col("ongoing")).alias("AEONGO"),
+        _yes_no(pl.col("serious")).alias("AESER"),
+        _yes_no(pl.col("related")).alias("AEREL"),
+        _yes(treatment_emergent(config)).alias("TRTEMFL"),
+        _yes(pl.col("dlt")).alias("DLTFL"),
+        pl.when(pl.col("dlt")).then(pl.col("dlt_rules").list.join(";")).alias("DLTRULE"),
+    )
+
+
+def percent_one_decimal(n: pl.Expr, total: pl.Expr) -> pl.Expr:
+    """``100 * n / N`` rounded to one decimal, half away from zero (as SAS ``ROUND``), in exact
+    integer arithmetic: 1/16 -> 6.3 (6.25 rounds up), 1/8 -> 12.5, 2/3 -> 66.7. Null when N = 0.
+
+    tenths = floor((2000 n + N) / (2 N)) is 1000 n / N rounded half up, and n, N >= 0.
+    """
+    n, total = n.cast(pl.Int64()), total.cast(pl.Int64())
+    tenths = (2000 * n + total) // (2 * total)
+    return pl.when(total > 0).then(tenths / 10).otherwise(pl.lit(None, pl.Float64()))
+
+
+def _cells(teae: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Per cell (``keys``), the subject counts by maximum grade: columns ``*keys, any, >=3, 1..5``.
+    Each subject counts once per cell, at the maximum grade of its TEAEs in that cell."""
+    per_subject = teae.group_by([*keys, "subject_id"]).agg(pl.col("grade").max().alias("max_grade"))
+    grade = pl.col("max_grade")
+    counts = [
+        pl.len().cast(pl.Int64()).alias("any"),
+        (grade >= 3).sum().cast(pl.Int64()).alias(">=3"),
+        *[(grade == g).sum().cast(pl.Int64()).alias(str(g)) for g in range(1, 6)],
+    ]
+    if not keys:  # one cell, present even when empty
+        return per_subject.select(counts)
+    return per_subject.group_by(keys).agg(counts)
+
+
+def _long(wide: pl.DataFrame, table: str) -> pl.DataFrame:
+    for key in ("soc", "term"):
+        if key not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.String()).alias(key))
+    if "_soc_rank" not in wide.columns:
+        wide = wide.with_columns(pl.lit(0, pl.Int64()).alias("_soc_rank"))
+    if "_term_rank" not in wide.columns:
+        wide = wide.with_columns(pl.lit(0, pl.Int64()).alias("_term_rank"))
+    return wide.unpivot(
+        index=["soc", "term", "_soc_rank", "_term_rank"], on=list(GRADES), variable_name="grade", value_name="n"
+    ).with_columns(pl.lit(table).alias("table"))
+
+
+def teae_tables(events: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """TEAE incidence in the long format of cli.md: ``table,soc,term,grade,n,N,percent``.
+
+    "Subjects in the safety set (infused) are the denominator. Each subject is counted once per
+    row of a table, at its maximum grade."
+
+    * tables ``overall``, ``serious`` and ``related`` (TEAEs with ``serious``/``related`` = Y;
+      soc and term empty), ``soc`` (term empty), ``soc_pt``;
+    * every cell has the seven grade rows ``any, >=3, 1..5``, zeros included; a SOC or PT
+      appears when at least one subject had a TEAE in it;
+    * ``N`` = infused subjects; ``percent`` by :func:`percent_one_decimal` (null when N = 0);
+    * order: tables as listed; SOCs by descending ``any`` count, then alphabetically
+      (case-insensitive, then as written); PTs within a SOC likewise; grades as listed.
+    SOCs and PTs are grouped as written (a missing SOC is ``teae.uncoded_soc``).
+    """
+    total = treated_subjects(events).height
+    teae = (
+        ae_records(events, config)
+        .filter(treatment_emergent(config))
+        .select(
+            "subject_id",
+            "grade",
+            pl.col("soc").fill_null(config.teae.uncoded_soc),
+            "term",
+            pl.col("serious").fill_null(False),
+            pl.col("related").fill_null(False),
+        )
+    )
+    soc = _cells(teae, ["soc"]).sort(
+        pl.col("any"), pl.col("soc").str.to_lowercase(), pl.col("soc"), descending=[True, False, False]
+    )
+    soc = soc.with_row_index("_soc_rank").with_columns(pl.col("_soc_rank").cast(pl.Int64()))
+    soc_rank = soc.select("soc", "_soc_rank")
+    soc_pt = (
+        _cells(teae, ["soc", "term"])
+        .join(soc_rank, on="soc", how="left")
+        .sort(
+            pl.col("_soc_rank"),
+            pl.col("any"),
+            pl.col("term").str.to_lowercase(),
+            pl.col("term"),
+            descending=[False, True, False, False],
+        )
+        .with_row_index("_term_rank")
+        .with_columns(pl.col("_term_rank").cast(pl.Int64()))
+    )
+    parts = [
+        _long(_cells(teae, []), "overall"),
+        _long(_cells(teae.filter(pl.col("serious")), []), "serious"),
+        _long(_cells(teae.filter(pl.col("related")), []), "related"),
+        _long(soc, "soc"),
+        _long(soc_pt, "soc_pt"),
+    ]
+    table_order = {name: i for i, name in enumerate(TABLES)}
+    grade_order = {name: i for i, name in enumerate(GRADES)}
+    return (
+        pl.concat([p.select("table", "soc", "term", "grade", "n", "_soc_rank", "_term_rank") for p in parts])
+        .with_columns(
+            pl.col("table").replace_strict(table_order, return_dtype=pl.Int64()).alias("_table_rank"),
+            pl.col("grade").replace_strict(grade_order, return_dtype=pl.Int64()).alias("_grade_rank"),
+            pl.lit(total, pl.Int64()).alias("N"),
+        )
+        .sort("_table_rank", "_soc_rank", "_term_rank", "_grade_rank")
+        .select(
+            "table",
+            "soc",
+            "term",
+            "grade",
+            pl.col("n").cast(pl.Int64()),
+            "N",
+            percent_one_decimal(pl.col("n"), pl.col("N")).alias("percent"),
+        )
+    )
