@@ -28,6 +28,7 @@ from cart19.model import (
     YEAR_DATE_PATTERN,
     YES_NO,
     canonical_result,
+    clean_cell,
 )
 
 
@@ -39,11 +40,7 @@ class RowProblem(ValueError):
         super().__init__("; ".join(f"{c}: {m}" for c, _, m in problems))
 
 
-def _clean(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+_clean = clean_cell
 
 
 def _date_bounds(text: str) -> tuple[str, dt.date | None]:
@@ -122,8 +119,7 @@ def record_problems(row: Mapping[str, object]) -> list[tuple[str, str | None, st
     """Every record-level problem of a row of text cells: (column, value, message)."""
     cell = {k: _clean(row.get(k)) for k in ("event", "date", "end_date", "grade", "term", "serious", "related", "result")}
     problems: list[tuple[str, str | None, str]] = []
-    subject = row.get("subject_id")
-    if subject is None or not str(subject).strip():
+    if _clean(row.get("subject_id")) is None:
         problems.append(("subject_id", None, "subject_id is missing"))
     kind = cell["event"].lower() if cell["event"] else None
     if kind is None:

@@ -70,11 +70,28 @@ YEAR_DATE_PATTERN = r"^[0-9]{4}$"
 GRADE_PATTERN = r"^[1-5]$"
 YES_NO: tuple[str, ...] = ("Y", "N")
 
+#: White space trimmed from every cell before it is checked (a cell of only these is empty).
+#: An explicit set, so that Python's ``str.strip`` and polars' ``str.strip_chars`` agree
+#: exactly (their default sets differ, e.g. on ``\x1c``-``\x1f``).
+STRIP_CHARS = " \t\n\r\x0b\x0c\xa0"
+
+
+def clean_cell(value: object) -> str | None:
+    """A cell as the validators see it: trimmed of :data:`STRIP_CHARS`; empty -> None."""
+    if value is None:
+        return None
+    text = str(value).strip(STRIP_CHARS)
+    return text or None
+
 
 def canonical_result(kind: str, value: str) -> str | None:
-    """The canonical spelling of a ``result`` for its kind (case-insensitive), or None."""
-    folded = value.casefold()
+    """The canonical spelling of a ``result`` for its kind (case-insensitive), or None.
+
+    Case is folded with ``str.lower`` (Unicode lower-case mapping, as polars'
+    ``str.to_lowercase``), not ``casefold``: the vectorised checks must accept exactly the
+    same spellings (``casefold`` would also accept e.g. ``MLF\u017f``)."""
+    folded = value.lower()
     for allowed in RESULTS_BY_KIND.get(kind, ()):
-        if allowed.casefold() == folded:
+        if allowed.lower() == folded:
             return allowed
     return None

@@ -23,6 +23,7 @@ from cart19.io.validate import validate_raw
 from cart19.model import COLUMNS
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+PARQUET_MAGIC = b"PAR1"
 _MAX_DIAGNOSES = 1000
 
 
@@ -63,11 +64,12 @@ def read_events(source: str | Path, *, stdin: BinaryIO | None = None, with_sha25
     Raises :class:`InputError` listing every problem when the file is not valid.
     """
     source = str(source)
-    if source != "-" and Path(source).suffix.lower() in PARQUET_SUFFIXES:
-        data = _read_source_bytes(source, stdin)
+    data = _read_source_bytes(source, stdin)
+    is_parquet = source != "-" and Path(source).suffix.lower() in PARQUET_SUFFIXES
+    # Parquet on standard input (or under another name) is recognised by its magic bytes.
+    if is_parquet or data[:4] == PARQUET_MAGIC:
         raw, warnings = _parquet_raw(source, data)
     else:
-        data = _read_source_bytes(source, stdin)
         raw, warnings = csv_raw(source, data)
     events, issues = validate_raw(raw)
     issues = warnings + issues
@@ -208,7 +210,9 @@ def _slow_csv_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
             records.append(record)
             lines.append(start_line)
     except csv.Error as exc:
-        issues.append(Issue(reader.line_num, None, None, f"not valid CSV: {exc} (an unclosed quote?)"))
+        # the record that could not be read starts on the line after the last good one
+        issues.append(Issue(previous_end + 1, None, None,
+                            f"not valid CSV: {exc} (an unclosed quote in the record starting on this line?)"))  # fmt: skip
     if header is None:
         raise _file_error(source, "the file is empty: expected a header row (subject_id,event,date,...)")
     if issues:
@@ -228,15 +232,28 @@ def _parquet_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
         frame = pl.read_parquet(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001
         raise _file_error(source, f"not a readable Parquet file ({type(exc).__name__})") from None
+    names, _ = _normalise_header(list(frame.columns), source)
     converted = []
-    for name, dtype in frame.schema.items():
+    for name, normalised in zip(frame.columns, names, strict=True):
+        dtype = frame.schema[name]
         column = pl.col(name)
-        if dtype == pl.Date:
-            column = column.dt.strftime("%Y-%m-%d")
-        elif dtype == pl.Datetime:
+        if normalised not in COLUMNS:
+            # kept out of the derivations (and reported as unknown): only its name matters
+            converted.append(pl.lit(None, pl.String).alias(name))
+            continue
+        if dtype == pl.Date or dtype == pl.Datetime:
             column = column.dt.strftime("%Y-%m-%d")
         elif dtype == pl.Boolean:
             column = pl.when(column).then(pl.lit("Y")).when(~column).then(pl.lit("N"))
+        elif dtype.is_float():
+            # a grade stored as a float (e.g. 2.0, as pandas writes nullable integers) is 2
+            whole = column.is_finite() & (column == column.floor())
+            column = pl.when(whole).then(column.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(
+                column.cast(pl.String)
+            )
+        elif dtype.is_nested() or dtype in (pl.Object, pl.Binary):
+            raise _file_error(source, f"column {name!r} holds {dtype} values; the format needs plain text, "
+                                      "numbers or dates")  # fmt: skip
         converted.append(column.cast(pl.String).alias(name))
     frame = frame.select(converted)
     return _finish_raw(frame, list(frame.columns), source, pl.int_range(pl.len(), dtype=pl.Int64) + 2)

@@ -20,6 +20,7 @@ from cart19.model import (
     MONTH_DATE_PATTERN,
     PARTIAL_DATE_KINDS,
     RESULTS_BY_KIND,
+    STRIP_CHARS,
     YEAR_DATE_PATTERN,
     YES_NO,
 )
@@ -30,8 +31,12 @@ _TEXT_COLUMNS = ("event", "date", "end_date", "grade", "term", "soc", "serious",
 
 def _clean(name: str) -> pl.Expr:
     """Surrounding white space removed; an empty cell is a missing value."""
-    stripped = pl.col(name).str.strip_chars()
+    stripped = pl.col(name).str.strip_chars(STRIP_CHARS)
     return pl.when(stripped == "").then(None).otherwise(stripped).alias(name)
+
+
+#: A row with nothing in any cell of the format (after trimming): skipped with a warning.
+_BLANK = pl.col("_no_subject") & pl.all_horizontal(pl.col(list(_TEXT_COLUMNS)).is_null())
 
 
 def _date_parts(name: str) -> list[pl.Expr]:
@@ -57,7 +62,7 @@ def _date_parts(name: str) -> list[pl.Expr]:
 def _prepare(raw: pl.DataFrame) -> pl.DataFrame:
     frame = raw.with_columns([_clean(c) for c in _TEXT_COLUMNS]).with_columns(
         pl.col("event").str.to_lowercase().alias("_kind"),
-        pl.col("subject_id").str.strip_chars().replace("", None).is_null().alias("_no_subject"),
+        _clean("subject_id").is_null().alias("_no_subject"),
     )
     return frame.with_columns(*_date_parts("date"), *_date_parts("end_date"))
 
@@ -157,7 +162,8 @@ def _file_checks(frame: pl.DataFrame) -> list[pl.DataFrame]:
                 pl.col("line").alias("_death_line"))
     )  # fmt: skip
     if deaths.height:
-        joined = valid.join(deaths, on="subject_id", how="inner").filter(pl.col("line") != pl.col("_death_line"))
+        # other death rows are reported as "a second death" already
+        joined = valid.join(deaths, on="subject_id", how="inner").filter(pl.col("_kind") != "death")
         after = pl.format("dated after the subject's death ({} on line {})", pl.col("_death_date"), pl.col("_death_line"))
         found.append(_issues_where(joined, "date", pl.col("_date_lo") > pl.col("_death_hi"), after))
         found.append(
@@ -179,7 +185,7 @@ def _warnings(frame: pl.DataFrame) -> list[Issue]:
         hits = frame.filter(where & pl.col(column).is_not_null()).select(pl.len(), pl.col("line").min()).row(0)
         if hits[0]:
             warnings.append(Issue(hits[1], column, None, f"{text}: given on {hits[0]} other row(s), ignored", "warning"))
-    blank = frame.filter(pl.all_horizontal(pl.col(["subject_id", *_TEXT_COLUMNS]).is_null()))
+    blank = frame.filter(_BLANK)
     if blank.height:
         warnings.append(
             Issue(blank["line"].min(), None, None, f"{blank.height} blank row(s) skipped", "warning")
@@ -232,8 +238,7 @@ def validate_raw(raw: pl.DataFrame) -> tuple[pl.DataFrame, list[Issue]]:
     """
     frame = _prepare(raw)
     frame = frame.with_columns(_canonical_result().alias("_result"))
-    blank = pl.all_horizontal(pl.col(["subject_id", *_TEXT_COLUMNS]).is_null())
-    rows = frame.filter(~blank)
+    rows = frame.filter(~_BLANK)
     found = [_issues_where(rows, column, condition, message) for column, condition, message in _record_checks()]
     found.extend(_file_checks(rows))
     issue_frame = pl.concat(found, how="vertical").sort("line", "column", "message")
