@@ -1,0 +1,336 @@
+"""The swimmer plot: one lane per infused subject, from the infusion to the last follow-up.
+
+:func:`swimmer_data` is pure (events in, frames out) and holds every decision; :func:`draw_swimmer`
+only draws what it is given.
+
+* **Lanes** - "Origin: the infusion date, study day 0": one lane per subject in the treated set,
+  from day 0 to the last follow-up (the subject's latest date of any record, AE end dates
+  included: the "last known alive" date of OS, or the death). Lanes are ordered by follow-up,
+  **longest at the top** (ties: subject ID).
+* **Colour** - the best response to the infusion, best first: CR > CRh > CRi > MLFS > PR >
+  NR/PD/NE (endpoints.md, "Response sets"). Only assessments that count as "response to the
+  infusion" (before any ``new_therapy``, before a salvage ``hsct``) give the colour; the engine's
+  :func:`cart19.engine.tte.follow_up` decides which those are.
+* **Markers** - each assessment on or after day 0 (coloured by its result; hollow when it does
+  not count as a response to the infusion), each relapse (by site), HSCT, new therapy, death
+  (by cause) and each DLT (the qualifying AE records of :func:`cart19.engine.dlt.dlt_review`).
+* **The DLT window** (day 0 to ``dlt.window_days``) is shaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from cart19.config import Config
+from cart19.model import ASSESSMENT_RESULTS
+
+#: Best response first: "best = CR > CRh > CRi > MLFS > PR > NR/PD/NE".
+RESPONSE_RANK: tuple[str, ...] = ("CR", "CRh", "CRi", "MLFS", "PR", "NR", "PD", "NE")
+#: Lane colour groups, best first; NR, PD and NE share a colour.
+RESPONSE_GROUPS: tuple[str, ...] = ("CR", "CRh", "CRi", "MLFS", "PR", "NR/PD/NE", "not assessed")
+_GROUP_OF = {"CR": "CR", "CRh": "CRh", "CRi": "CRi", "MLFS": "MLFS", "PR": "PR", "NR": "NR/PD/NE",
+             "PD": "NR/PD/NE", "NE": "NR/PD/NE"}  # fmt: skip
+assert set(RESPONSE_RANK) == set(ASSESSMENT_RESULTS)
+
+#: Marker kinds, in legend order.
+MARKER_KINDS: tuple[str, ...] = ("assessment", "relapse", "hsct", "new_therapy", "death", "dlt")
+
+LANE_SCHEMA: dict[str, pl.DataType] = {
+    "lane": pl.Int64(),
+    "subject_id": pl.String(),
+    "infusion_date": pl.Date(),
+    "last_date": pl.Date(),
+    "end_day": pl.Int64(),
+    "best_response": pl.String(),
+    "response_group": pl.String(),
+    "outcome": pl.String(),
+}
+
+MARKER_SCHEMA: dict[str, pl.DataType] = {
+    "lane": pl.Int64(),
+    "subject_id": pl.String(),
+    "day": pl.Int64(),
+    "kind": pl.String(),
+    "detail": pl.String(),
+    "counted": pl.Boolean(),
+    "line": pl.Int64(),
+}
+
+
+@dataclass(frozen=True)
+class SwimmerData:
+    """What the swimmer plot shows.
+
+    ``lanes``: one row per infused subject (:data:`LANE_SCHEMA`); ``lane`` 0 is the top lane
+    (the longest follow-up). ``end_day`` is the study day of the last follow-up; ``outcome`` is
+    ``died``, ``withdrawn`` or ``ongoing``.
+
+    ``markers``: one row per marker (:data:`MARKER_SCHEMA`): ``kind`` in :data:`MARKER_KINDS`,
+    ``detail`` the assessment result, the relapse site, the death cause or, for a DLT,
+    ``term (grade N)``; ``counted`` is False for an assessment that is not a response to the
+    infusion (after new therapy or a salvage HSCT); ``line`` the input line of the record.
+    """
+
+    lanes: pl.DataFrame
+    markers: pl.DataFrame
+    dlt_window_days: int
+    review_date: dt.date | None
+
+
+def _best_response(counted: pl.DataFrame) -> pl.DataFrame:
+    rank = {r: i for i, r in enumerate(RESPONSE_RANK)}
+    return (
+        counted.with_columns(pl.col("result").replace_strict(rank, return_dtype=pl.Int64()).alias("_rank"))
+        .sort("subject_id", "_rank", "date", "line")
+        .group_by("subject_id", maintain_order=True)
+        .first()
+        .select("subject_id", pl.col("result").alias("best_response"))
+    )
+
+
+def swimmer_data(events: pl.DataFrame, config: Config, dlt_events: pl.DataFrame | None = None) -> SwimmerData:
+    """The swimmer plot's lanes and markers from the canonical events frame (after any cutoff).
+
+    ``dlt_events`` is :attr:`cart19.engine.dlt.DLTReview.dlt_events` (``subject_id, line, term,
+    grade, study_day``); by default it is computed with :func:`cart19.engine.dlt.dlt_review`.
+    """
+    from cart19.engine.common import last_record_date, treated_subjects
+    from cart19.engine.dlt import dlt_review
+    from cart19.engine.tte import follow_up, timeline
+
+    review_date = None
+    if dlt_events is None:
+        review = dlt_review(events, config)
+        dlt_events, review_date = review.dlt_events, review.review_date
+
+    treated = treated_subjects(events)
+    if treated.height == 0:
+        return SwimmerData(pl.DataFrame(schema=LANE_SCHEMA), pl.DataFrame(schema=MARKER_SCHEMA),
+                           config.dlt.window_days, review_date)  # fmt: skip
+
+    last = last_record_date(events)
+    # The whole follow-up is the window here: the colour is the best response ever recorded
+    # that counts as a response to the infusion.
+    span = int(
+        treated.join(last, on="subject_id")
+        .select((pl.col("last_date") - pl.col("infusion_date")).dt.total_days().max())
+        .item()
+        or 0
+    )
+    fu = follow_up(timeline(events), max(span, 0) + 1, config.response_sets.response)
+    counted = fu.counted.select(pl.col("subject_id").cast(pl.String()), "date", "line", "result")
+    best = _best_response(counted)
+
+    ends = events.filter(pl.col("event").is_in(["death", "withdrawal"])).group_by("subject_id").agg(
+        (pl.col("event") == "death").any().alias("_died")
+    )
+    lanes = (
+        treated.join(last, on="subject_id", how="left")
+        .join(best, on="subject_id", how="left")
+        .join(ends, on="subject_id", how="left")
+        .with_columns(
+            (pl.col("last_date") - pl.col("infusion_date")).dt.total_days().clip(lower_bound=0).alias("end_day"),
+            pl.col("best_response").replace_strict(_GROUP_OF, default="not assessed").alias("response_group"),
+            pl.when(pl.col("_died"))
+            .then(pl.lit("died"))
+            .when(pl.col("_died").is_not_null())
+            .then(pl.lit("withdrawn"))
+            .otherwise(pl.lit("ongoing"))
+            .alias("outcome"),
+        )
+        .sort(["end_day", "subject_id"], descending=[True, False])
+        .with_row_index("lane")
+        .with_columns(pl.col("lane").cast(pl.Int64()))
+        .select(list(LANE_SCHEMA))
+    )
+
+    day = (pl.col("date") - pl.col("infusion_date")).dt.total_days()
+    on_study = events.join(lanes.select("subject_id", "lane", "infusion_date"), on="subject_id").filter(day >= 0)
+    counted_lines = counted.get_column("line")
+    record_markers = on_study.filter(pl.col("event").is_in(["assessment", "relapse", "hsct", "new_therapy", "death"])).select(
+        "lane",
+        "subject_id",
+        day.alias("day"),
+        pl.col("event").alias("kind"),
+        pl.col("result").alias("detail"),
+        pl.when(pl.col("event") == "assessment").then(pl.col("line").is_in(counted_lines.implode())).otherwise(True).alias("counted"),
+        "line",
+    )
+    dlt_markers = (
+        dlt_events.join(lanes.select("subject_id", "lane"), on="subject_id")
+        .select(
+            "lane",
+            "subject_id",
+            pl.col("study_day").cast(pl.Int64()).alias("day"),
+            pl.lit("dlt").alias("kind"),
+            (pl.col("term") + pl.lit(" (grade ") + pl.col("grade").cast(pl.String()) + pl.lit(")")).alias("detail"),
+            pl.lit(True).alias("counted"),
+            pl.col("line").cast(pl.Int64()),
+        )
+    )
+    kind_order = {k: i for i, k in enumerate(MARKER_KINDS)}
+    markers = (
+        pl.concat([record_markers.cast(MARKER_SCHEMA), dlt_markers.cast(MARKER_SCHEMA)], how="vertical")  # type: ignore[arg-type]
+        .with_columns(pl.col("kind").replace_strict(kind_order, return_dtype=pl.Int64()).alias("_k"))
+        .sort("lane", "day", "_k", "line")
+        .drop("_k")
+    )
+    return SwimmerData(lanes, markers, config.dlt.window_days, review_date)
+
+
+# --------------------------------------------------------------------------- drawing
+
+DAYS_PER_MONTH = 30.4375
+
+#: Lane colours by best-response group (colour-blind-safe, Okabe-Ito based).
+RESPONSE_COLOURS: dict[str, str] = {
+    "CR": "#009E73",
+    "CRh": "#56B4E9",
+    "CRi": "#0072B2",
+    "MLFS": "#F0E442",
+    "PR": "#E69F00",
+    "NR/PD/NE": "#999999",
+    "not assessed": "#DDDDDD",
+}
+
+#: Marker style of each (kind, detail); detail None = any.
+MARKER_STYLES: dict[tuple[str, str | None], dict[str, Any]] = {
+    ("relapse", "hematologic"): {"marker": "*", "color": "#D55E00", "s": 150, "label": "Relapse, haematologic"},
+    ("relapse", "extramedullary"): {"marker": "h", "color": "#D55E00", "s": 90, "label": "Relapse, extramedullary"},
+    ("hsct", None): {"marker": "^", "color": "#332288", "s": 80, "label": "HSCT"},
+    ("new_therapy", None): {"marker": "d", "color": "#AA4499", "s": 80, "label": "New therapy"},
+    ("death", "disease"): {"marker": "X", "color": "#000000", "s": 110, "label": "Death: disease"},
+    ("death", "toxicity"): {"marker": "P", "color": "#CC0000", "s": 110, "label": "Death: toxicity"},
+    ("death", "other"): {"marker": "s", "color": "#444444", "s": 70, "label": "Death: other"},
+    ("death", "unknown"): {"marker": "D", "color": "#777777", "s": 60, "label": "Death: unknown cause"},
+    ("dlt", None): {"marker": "v", "color": "#CC0000", "s": 70, "label": "DLT (onset)"},
+}
+#: Assessment markers: a small circle in the result's colour (hollow when not counted).
+ASSESSMENT_COLOURS: dict[str, str] = {
+    "CR": "#009E73", "CRh": "#56B4E9", "CRi": "#0072B2", "MLFS": "#F0E442", "PR": "#E69F00",
+    "NR": "#999999", "PD": "#D55E00", "NE": "#FFFFFF",
+}  # fmt: skip
+_LANE_HEIGHT = 0.6
+_LANE_ALPHA = 0.5  # lanes lighter than the assessment dots drawn on them
+_DLT_OFFSET = -0.42  # the DLT triangle sits above the lane (the y axis points down)
+
+
+def _style(kind: str, detail: str | None) -> dict[str, Any]:
+    return dict(MARKER_STYLES.get((kind, detail)) or MARKER_STYLES[(kind, None)])
+
+
+def figure_height(n_lanes: int) -> float:
+    """Inches: grows with the number of lanes so 15 or 60 subjects stay readable."""
+    return max(4.5, 1.6 + 0.32 * n_lanes)
+
+
+def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | None = None) -> Any:
+    """Draw :class:`SwimmerData` and return the matplotlib figure.
+
+    Artists carry ids for tests and for SVG users: each lane bar ``lane:<subject_id>``, each
+    marker collection ``marker:<kind>:<detail>`` (one point per marker), the shaded window
+    ``dlt-window``, the end-of-lane arrows ``ongoing``.
+    """
+    from cart19.plot._mpl import pyplot
+
+    plt = pyplot()  # first: a clear message when matplotlib is missing
+    from matplotlib.colors import to_rgba
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if time_unit not in ("days", "months"):
+        raise ValueError(f"time_unit must be 'days' or 'months', got {time_unit!r}")
+    scale = 1.0 if time_unit == "days" else 1.0 / DAYS_PER_MONTH
+    lanes, markers = data.lanes, data.markers
+    n = lanes.height
+    fig, ax = plt.subplots(figsize=(11.5, figure_height(n)), layout="constrained")
+
+    window = ax.axvspan(0, data.dlt_window_days * scale, color="#CC0000", alpha=0.13, lw=0, zorder=0)
+    window.set_gid("dlt-window")
+
+    for row in lanes.iter_rows(named=True):
+        bars = ax.barh(row["lane"], row["end_day"] * scale, left=0, height=_LANE_HEIGHT,
+                       color=to_rgba(RESPONSE_COLOURS[row["response_group"]], _LANE_ALPHA), edgecolor="#555555",
+                       linewidth=0.5, zorder=1)  # fmt: skip
+        bars.patches[0].set_gid(f"lane:{row['subject_id']}")
+    ongoing = lanes.filter(pl.col("outcome") == "ongoing")
+    if ongoing.height:
+        arrows = ax.scatter((ongoing["end_day"] * scale).to_list(), ongoing["lane"].to_list(), marker=">",
+                            s=35, color="#555555", zorder=2, clip_on=False)  # fmt: skip
+        arrows.set_gid("ongoing")
+
+    handles: list[Any] = [Patch(facecolor=to_rgba(RESPONSE_COLOURS[g], _LANE_ALPHA), edgecolor="#555555", label=f"Best response: {g}")
+                          for g in RESPONSE_GROUPS if g in set(lanes["response_group"])]  # fmt: skip
+    assessments = markers.filter(pl.col("kind") == "assessment")
+    for (result, counted), group in sorted(
+        assessments.group_by("detail", "counted"), key=lambda item: (RESPONSE_RANK.index(item[0][0]), not item[0][1])
+    ):
+        colour = ASSESSMENT_COLOURS[result]
+        points = ax.scatter((group["day"] * scale).to_list(), group["lane"].to_list(), marker="o", s=26, zorder=3,
+                            facecolors=colour if counted else "none", edgecolors="#222222" if counted else colour,
+                            linewidths=0.8 if counted else 1.4)  # fmt: skip
+        points.set_gid(f"marker:assessment:{result}" + ("" if counted else ":not-counted"))
+    if assessments.height:
+        present = set(assessments["detail"])
+        handles.append(Line2D([], [], ls="", marker="o", mfc="white", mec="#222222", label="Assessment (dot colour = result):"))
+        for result in RESPONSE_RANK:
+            if result in present:
+                handles.append(Line2D([], [], ls="", marker="o", ms=5, mfc=ASSESSMENT_COLOURS[result], mec="#222222",
+                                      label=f"   {result}"))  # fmt: skip
+        if not assessments["counted"].all():
+            handles.append(Line2D([], [], ls="", marker="o", ms=5, mfc="none", mec="#777777",
+                                  label="   after new therapy / salvage HSCT"))  # fmt: skip
+
+    for key, style in MARKER_STYLES.items():
+        kind, detail = key
+        selected = markers.filter(pl.col("kind") == kind)
+        if detail is not None:
+            selected = selected.filter(pl.col("detail") == detail)
+        if selected.height == 0:
+            continue
+        style = dict(style)
+        label = style.pop("label")
+        offset = _DLT_OFFSET if kind == "dlt" else 0.0
+        points = ax.scatter((selected["day"] * scale).to_list(), (selected["lane"] + offset).to_list(),
+                            edgecolors="white" if kind != "dlt" else "none", linewidths=0.6, zorder=4, **style)  # fmt: skip
+        points.set_gid(f"marker:{kind}:{detail or 'any'}")
+        handles.append(Line2D([], [], ls="", marker=style["marker"], color=style["color"],
+                              ms=(style["s"] ** 0.5) * 0.8, label=label))  # fmt: skip
+
+    handles.append(Patch(facecolor="#CC0000", alpha=0.13, label=f"DLT window (day 0-{data.dlt_window_days})"))
+    if ongoing.height:
+        handles.append(Line2D([], [], ls="", marker=">", color="#555555", label="Alive, follow-up continues"))
+
+    ax.set_yticks(lanes["lane"].to_list())
+    ax.set_yticklabels(lanes["subject_id"].to_list(), fontsize=8 if n > 30 else 9)
+    for label in ax.get_yticklabels():
+        label.set_parse_math(False)  # subject IDs are data: never read `$...$` as mathtext
+    ax.set_ylim(n - 0.4, -0.8)  # lane 0 (longest follow-up) at the top
+    longest = (lanes["end_day"].max() or 0) * scale
+    right = max(longest * 1.04, data.dlt_window_days * scale * 2, 1)
+    ax.set_xlim(-0.012 * right, right)
+    if time_unit == "months":
+        ax.set_xlabel("Months since CAR-T infusion (day 0 = infusion; 1 month = 30.4375 days)")
+        from matplotlib.ticker import MultipleLocator
+
+        ax.xaxis.set_major_locator(MultipleLocator(3 if longest <= 36 else 6))
+    else:
+        ax.set_xlabel("Days since CAR-T infusion (day 0 = infusion)")
+    ax.set_ylabel("Subject (longest follow-up at the top)")
+    ax.grid(axis="x", color="#EEEEEE", zorder=0)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    heading = title or "Swimmer plot: follow-up, best response and key events per infused subject"
+    if data.review_date is not None:
+        heading += f"\n(data as of {data.review_date.isoformat()}; N = {n} infused)"
+    else:
+        heading += f"\n(N = {n} infused)"
+    ax.set_title(heading, fontsize=11, loc="left")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
+              borderaxespad=0.0)  # fmt: skip
+    return fig
