@@ -112,25 +112,55 @@ def _rule_pending(rule: DLTRule, config: DLTConfig) -> pl.Expr | None:
 # --- AE records with what the rules need ----------------------------------------------------
 
 
-def ae_records(events: pl.DataFrame, config: Config) -> pl.DataFrame:
-    """The ``ae`` records of treated subjects, with the columns every safety derivation needs:
-    ``infusion_date``, ``study_day`` (infusion = day 0), ``last_date`` (the subject's last
-    record, AE end dates included), ``ongoing``, ``duration_days`` (``end_date - date + 1``; an
-    ongoing AE lasts until the subject's last record), ``term_key``, ``soc_key``."""
+def _with_key(frame: pl.DataFrame, column: str, alias: str) -> pl.DataFrame:
+    """Add the matching key of ``column`` (see :func:`normalise_term`), computed once per
+    distinct value: a trial has a few hundred terms and may have millions of records."""
+    keys = frame.select(pl.col(column).unique()).with_columns(_normalised(column).alias(alias))
+    return frame.join(keys, on=column, how="left", nulls_equal=True, maintain_order="left")
+
+
+def treated_aes(events: pl.DataFrame) -> pl.DataFrame:
+    """The ``ae`` records of treated subjects with ``infusion_date`` and ``study_day``
+    (infusion = day 0, negative before it)."""
     treated = treated_subjects(events).select("subject_id", "infusion_date")
-    last = last_record_date(events)
     return (
         events.filter(pl.col("event") == "ae")
-        .join(treated, on="subject_id", how="inner")
-        .join(last, on="subject_id", how="left")
-        .with_columns(
-            (pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("study_day"),
-            pl.col("end_date").is_null().alias("ongoing"),
-            ((pl.coalesce("end_date", "last_date") - pl.col("date")).dt.total_days() + 1).alias("duration_days"),
-            _normalised("term").alias("term_key"),
-            _normalised("soc").alias("soc_key"),
-        )
+        .join(treated, on="subject_id", how="inner", maintain_order="left")
+        .with_columns((pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("study_day"))
     )
+
+
+def ae_records(events: pl.DataFrame, config: Config, *, aes: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The ``ae`` records of treated subjects, with the columns every DLT rule needs:
+    ``infusion_date``, ``study_day`` (infusion = day 0), ``last_date`` (the subject's last
+    record, AE end dates included), ``ongoing``, ``duration_days`` (``end_date - date + 1``; an
+    ongoing AE lasts until the subject's last record), ``term_key``, ``soc_key``.
+
+    ``aes``: a subset of :func:`treated_aes` to work on (default: all of them).
+    """
+    if aes is None:
+        aes = treated_aes(events)
+    aes = aes.join(last_record_date(events), on="subject_id", how="left", maintain_order="left").with_columns(
+        pl.col("end_date").is_null().alias("ongoing"),
+        ((pl.coalesce("end_date", "last_date") - pl.col("date")).dt.total_days() + 1).alias("duration_days"),
+    )
+    return _with_key(_with_key(aes, "term", "term_key"), "soc", "soc_key")
+
+
+def _with_rule_names(frame: pl.DataFrame, conditions: list[tuple[str, pl.Expr]], alias: str) -> pl.DataFrame:
+    """Add ``alias``: the list of the names whose condition holds on each row, in the given
+    order. Each condition becomes a boolean column; the few distinct combinations are named
+    once and joined back (building a list row by row is slow in polars at millions of rows)."""
+    if not conditions:
+        return frame.with_columns(pl.lit(pl.Series(alias, [[]] * frame.height, dtype=pl.List(pl.String()))))
+    columns = [f"__condition_{i}" for i in range(len(conditions))]
+    flagged = frame.with_columns(
+        condition.fill_null(False).alias(column) for column, (_, condition) in zip(columns, conditions, strict=True)
+    )
+    combinations = flagged.select(columns).unique()
+    names = [[name for (name, _), held in zip(conditions, row, strict=True) if held] for row in combinations.iter_rows()]
+    lookup = combinations.with_columns(pl.Series(alias, names, dtype=pl.List(pl.String())))
+    return flagged.join(lookup, on=columns, how="left", maintain_order="left").drop(columns)
 
 
 def flag_dlt_rules(aes: pl.DataFrame, config: Config) -> pl.DataFrame:
@@ -141,14 +171,11 @@ def flag_dlt_rules(aes: pl.DataFrame, config: Config) -> pl.DataFrame:
     of the rules." Every rule a record meets is reported.
     """
     dlt = config.dlt
-    in_window = pl.col("study_day").is_between(0, dlt.window_days)
-    names = [
-        pl.when(in_window & rule_expression(rule, dlt)).then(pl.lit(rule.name)).otherwise(pl.lit(None, pl.String()))
-        for rule in dlt.rules
-    ]
-    rules = pl.concat_list(names).list.drop_nulls() if names else pl.lit([], pl.List(pl.String()))
-    return aes.with_columns(in_window.fill_null(False).alias("in_dlt_window"), rules.alias("dlt_rules")).with_columns(
-        (pl.col("dlt_rules").list.len() > 0).alias("dlt")
+    in_window = pl.col("study_day").is_between(0, dlt.window_days).fill_null(False)
+    conditions = [(rule.name, in_window & rule_expression(rule, dlt)) for rule in dlt.rules]
+    return (
+        _with_rule_names(aes.with_columns(in_window.alias("in_dlt_window")), conditions, "dlt_rules")
+        .with_columns((pl.col("dlt_rules").list.len() > 0).alias("dlt"))
     )
 
 
@@ -280,7 +307,11 @@ def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = Non
     if review_date is None and events.height:
         review_date = events.select(pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max())).item()
 
-    aes = flag_dlt_rules(ae_records(events, config), config)
+    # only AEs with onset in the DLT window can be DLTs; grade 5 AEs are needed for the warnings
+    candidates = treated_aes(events).filter(
+        pl.col("study_day").is_between(0, dlt_config.window_days) | (pl.col("grade") == 5)
+    )
+    aes = flag_dlt_rules(ae_records(events, config, aes=candidates), config)
     qualifying = (
         aes.filter(pl.col("dlt"))
         .sort("subject_id", "date", "line")
@@ -421,8 +452,7 @@ def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = Non
 
 
 def _safety_warnings(events: pl.DataFrame, aes: pl.DataFrame, subjects: pl.DataFrame, config: Config) -> list[str]:
-    """What a safety physician wants to see beside the verdict (a handful of rows, so the text
-    is built in Python from already-filtered frames):
+    """What a safety physician wants to see beside the verdict:
 
     * a death of cause ``toxicity`` in the DLT window with no grade 5 AE recorded;
     * a grade 5 AE with no death record;
@@ -457,33 +487,34 @@ def _safety_warnings(events: pl.DataFrame, aes: pl.DataFrame, subjects: pl.DataF
     for row in orphan.iter_rows(named=True):
         out.append(f"{row['subject_id']}: grade 5 AE {row['term']!r} (line {row['line']}) with no death record")
 
-    pending_names = []
+    pending_conditions = []
     for rule in config.dlt.rules:
         expr = _rule_pending(rule, config.dlt)
         if expr is not None:
-            pending_names.append(pl.when(expr).then(pl.lit(rule.name)).otherwise(pl.lit(None, pl.String())))
-    if pending_names:
+            pending_conditions.append((rule.name, expr))
+    if pending_conditions:
         follow_up_ended = (
             events.filter(pl.col("event").is_in(["death", "withdrawal"]))
             .group_by("subject_id")
             .agg(pl.col("date").min().alias("_ended"))
         )
         pending = (
-            aes.filter(pl.col("in_dlt_window"))
-            .with_columns(pl.concat_list(pending_names).list.drop_nulls().alias("_pending"))
+            _with_rule_names(aes.filter(pl.col("in_dlt_window")), pending_conditions, "_pending")
             .filter(pl.col("_pending").list.len() > 0)
             .join(follow_up_ended, on="subject_id", how="left")
             .sort("subject_id", "date", "line")
         )
-        for row in pending.iter_rows(named=True):
-            days = row["duration_days"]
-            what = (
-                f"{row['subject_id']}: grade {row['grade']} {row['term']!r} (line {row['line']}, onset day "
-                f"{row['study_day']}) ongoing after {days} day{'s' if days != 1 else ''}"
-            )
-            rules = ", ".join(row["_pending"])
-            if row["_ended"] is None:
-                out.append(f"{what}: may still meet {rules}")
-            else:
-                out.append(f"{what} when follow-up ended (death or withdrawal): {rules} cannot be assessed")
+        days = pl.col("duration_days")
+        what = pl.format(
+            "{}: grade {} '{}' (line {}, onset day {}) ongoing after {} {}",
+            "subject_id", "grade", "term", "line", "study_day", days,
+            pl.when(days == 1).then(pl.lit("day")).otherwise(pl.lit("days")),
+        )  # fmt: skip
+        rules = pl.col("_pending").list.join(", ")
+        message = (
+            pl.when(pl.col("_ended").is_null())
+            .then(pl.format("{}: may still meet {}", what, rules))
+            .otherwise(pl.format("{} when follow-up ended (death or withdrawal): {} cannot be assessed", what, rules))
+        )
+        out.extend(pending.select(message).to_series().to_list())
     return out

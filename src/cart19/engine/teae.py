@@ -15,7 +15,7 @@ import polars as pl
 
 from cart19.config import Config
 from cart19.engine.common import treated_subjects
-from cart19.engine.dlt import ae_records, flag_dlt_rules
+from cart19.engine.dlt import ae_records, flag_dlt_rules, treated_aes
 
 #: Tables in output order (cli.md, ``teae --format csv``).
 TABLES: tuple[str, ...] = ("overall", "serious", "related", "soc", "soc_pt")
@@ -51,7 +51,7 @@ LISTING_COLUMNS: tuple[str, ...] = (
 def treatment_emergent(config: Config) -> pl.Expr:
     """"An ``ae`` is treatment-emergent when its onset (``date``) is on or after the infusion
     date and within the window" (study day 0 to ``teae.window_days``, inclusive).
-    Needs ``study_day`` (see :func:`cart19.engine.dlt.ae_records`)."""
+    Needs ``study_day`` (see :func:`cart19.engine.dlt.treated_aes`)."""
     return pl.col("study_day").is_between(0, config.teae.window_days).fill_null(False)
 
 
@@ -168,7 +168,7 @@ def teae_tables(events: pl.DataFrame, config: Config) -> pl.DataFrame:
     """
     total = treated_subjects(events).height
     teae = (
-        ae_records(events, config)
+        treated_aes(events)
         .filter(treatment_emergent(config))
         .select(
             "subject_id",
