@@ -45,17 +45,17 @@ _clean = clean_cell
 
 def _date_bounds(text: str) -> tuple[str, dt.date | None]:
     """(form, earliest possible day) of a date cell: form is full, month, year or bad."""
-    if re.search(FULL_DATE_PATTERN, text):
+    if re.fullmatch(FULL_DATE_PATTERN, text):
         try:
             return "full", dt.date.fromisoformat(text)
         except ValueError:
             return "full", None
-    if re.search(MONTH_DATE_PATTERN, text):
+    if re.fullmatch(MONTH_DATE_PATTERN, text):
         try:
             return "month", dt.date.fromisoformat(text + "-01")
         except ValueError:
             return "month", None
-    if re.search(YEAR_DATE_PATTERN, text):
+    if re.fullmatch(YEAR_DATE_PATTERN, text):
         return "year", None
     return "bad", None
 
@@ -151,7 +151,7 @@ def record_problems(row: Mapping[str, object]) -> list[tuple[str, str | None, st
                     problems.append(("end_date", cell["end_date"], "end_date is before date"))
         if cell["grade"] is None:
             problems.append(("grade", None, "grade is missing"))
-        elif not re.search(GRADE_PATTERN, cell["grade"]):
+        elif not re.fullmatch(GRADE_PATTERN, cell["grade"]):
             problems.append(("grade", cell["grade"], "grade must be 1-5"))
         if cell["term"] is None:
             problems.append(("term", None, "term is missing"))

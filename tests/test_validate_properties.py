@@ -1,0 +1,285 @@
+"""Property tests of the reader and validator.
+
+(a) plausible random trials always validate, with zero errors and every record kept;
+(b) one corrupted cell of a valid file is always reported at that record's line and column,
+    and nothing but :class:`InputError` is ever raised;
+(c) the pydantic description of a record (``record_problems`` / ``Event.from_row``) and the
+    vectorised checks (``validate_raw``) flag exactly the same (line, column) pairs.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cart19.errors import InputError
+from cart19.events import Event, RowProblem, record_problems
+from cart19.io.read import read_events
+from cart19.io.validate import validate_raw
+from cart19.model import (
+    ASSESSMENT_RESULTS,
+    COLUMNS,
+    DEATH_CAUSES,
+    EVENT_KINDS,
+    RELAPSE_SITES,
+    RESULTS_BY_KIND,
+)
+from cart19.model import clean_cell as _clean
+
+D = dt.date
+TERMS = ("Cytokine release syndrome", "ICANS", "Neutrophil count decreased", "Pyrexia", "Nausea, vomiting", "Sepsis")
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# --------------------------------------------------------------------------- (a) valid trials
+
+
+@st.composite
+def subject_rows(draw: st.DrawFn, sid: str) -> list[dict[str, str]]:
+    """One plausible subject: enrolment, lymphodepletion, usually an infusion, assessments,
+    AEs (some with a partial onset), maybe relapse/therapy/contacts, maybe a death last."""
+    d0 = draw(st.dates(D(1990, 1, 1), D(2030, 12, 31)))
+    rows: list[dict[str, str]] = []
+
+    def add(kind: str, day: int, **cells: str) -> dt.date:
+        date = d0 + dt.timedelta(days=day)
+        rows.append({"subject_id": sid, "event": kind, "date": date.isoformat(), **cells})
+        return date
+
+    add("enrolled", -draw(st.integers(6, 60)))
+    add("lymphodepletion", -5)
+    if draw(st.integers(0, 9)):
+        add("infusion", 0)
+    day = 0
+    for _ in range(draw(st.integers(0, 4))):
+        day += draw(st.integers(14, 120))
+        add("assessment", day, result=draw(st.sampled_from(ASSESSMENT_RESULTS)))
+    last = d0 + dt.timedelta(days=max(day, 0))
+    for _ in range(draw(st.integers(0, 6))):
+        onset = draw(st.integers(-5, 400))
+        cells = {"grade": str(draw(st.integers(1, 5))), "term": draw(st.sampled_from(TERMS))}
+        if draw(st.booleans()):
+            end = d0 + dt.timedelta(days=onset + draw(st.integers(0, 60)))
+            cells["end_date"] = end.isoformat()
+            last = max(last, end)
+        for flag in ("serious", "related", "soc"):
+            if draw(st.booleans()):
+                cells[flag] = draw(st.sampled_from(("Y", "N", "y", "n"))) if flag != "soc" else "Immune system disorders"
+        date = add("ae", onset, **cells)
+        last = max(last, date)
+        if draw(st.integers(0, 4)) == 0:  # onset known to the month only
+            rows[-1]["date"] = date.strftime("%Y-%m")
+    for kind in draw(st.lists(st.sampled_from(("relapse", "hsct", "new_therapy", "end_of_treatment", "contact",
+                                                "withdrawal")), max_size=4)):  # fmt: skip
+        cells = {"result": draw(st.sampled_from(RELAPSE_SITES))} if kind == "relapse" else {}
+        last = max(last, add(kind, draw(st.integers(1, 700)), **cells))
+    if draw(st.booleans()):
+        death = last + dt.timedelta(days=draw(st.integers(0, 90)))
+        rows.append({"subject_id": sid, "event": "death", "result": draw(st.sampled_from(DEATH_CAUSES)),
+                     "date": death.strftime("%Y-%m") if draw(st.booleans()) else death.isoformat()})  # fmt: skip
+    return rows
+
+
+@st.composite
+def trials(draw: st.DrawFn) -> list[dict[str, str]]:
+    n = draw(st.integers(0, 6))
+    rows = [row for i in range(n) for row in draw(subject_rows(f"CART19-{i:03d}"))]
+    return draw(st.permutations(rows))  # order is free
+
+
+@st.composite
+def styled(draw: st.DrawFn, rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The same records written as people write them: any case, padded cells."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        for name in ("event", "result"):
+            if name in row and draw(st.booleans()):
+                row[name] = draw(st.sampled_from((str.upper, str.lower, str.title)))(row[name])
+        if draw(st.integers(0, 4)) == 0:
+            row["date"] = f" {row['date']} "
+        out.append(row)
+    return out
+
+
+def to_csv(rows: list[dict[str, str]], columns: list[str], eol: str = "\n", bom: bool = False) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator=eol)
+    writer.writeheader()
+    writer.writerows(rows)
+    return (b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8")
+
+
+@SETTINGS
+@given(data=st.data())
+def test_random_valid_trials_validate_with_zero_errors(data):
+    rows = data.draw(styled(data.draw(trials())))
+    columns = list(data.draw(st.permutations(COLUMNS)))
+    raw = to_csv(rows, columns, eol=data.draw(st.sampled_from(("\n", "\r\n"))), bom=data.draw(st.booleans()))
+    result = read_events("-", stdin=io.BytesIO(raw))
+    assert result.events.height == len(rows)
+    assert sorted(result.events["line"].to_list()) == list(range(2, len(rows) + 2))
+    kinds = result.events.sort("line")["event"].to_list()
+    assert kinds == [r["event"].lower() for r in rows]
+    assert result.events["date"].null_count() == 0
+    partial = sum(1 for r in rows if len(r["date"].strip()) == 7)
+    assert result.events["date_imputed"].sum() == partial
+
+
+# --------------------------------------------------------------------------- (b) one bad cell
+
+BAD_DATES = ("2024-02-30", "2023-02-29", "2024-13-01", "2024-00-10", "24-01-01", "2024/01/05", "05.01.2024",
+             "yesterday", "2024", "2024-1-5", "")  # fmt: skip
+
+
+@st.composite
+def corrupted(draw: st.DrawFn) -> tuple[list[dict[str, str]], int, str]:
+    rows = draw(trials().filter(bool))
+    index = draw(st.integers(0, len(rows) - 1))
+    row = dict(rows[index])
+    kind = row["event"]
+    options = ["date", "event", "subject_id"]
+    if kind == "ae":
+        options += ["grade", "term", "end_date"]
+    if kind in RESULTS_BY_KIND:
+        options.append("result")
+    column = draw(st.sampled_from(options))
+    if column == "date":
+        bad = list(BAD_DATES)
+        if kind not in ("ae", "death"):
+            bad.append("2024-05")  # a partial date where none is allowed
+        if kind != "death":  # an early death would (rightly) also put the others after it
+            bad.append("1899-12-31")
+        value = draw(st.sampled_from(bad))
+    elif column == "end_date":
+        onset = D.fromisoformat(row["date"] + ("-01" if len(row["date"]) == 7 else ""))
+        value = draw(st.sampled_from(("2024-02-30", "2024-05", "soon", (onset - dt.timedelta(days=1)).isoformat())))
+    elif column == "event":
+        value = draw(st.sampled_from(("infuse", "adverse event", "AE1", "dead", "", "  ")))
+    elif column == "subject_id":
+        value = draw(st.sampled_from(("", "   ")))
+    elif column == "grade":
+        value = draw(st.sampled_from(("0", "6", "x", "2.5", "-1", "III", "")))
+    elif column == "term":
+        value = draw(st.sampled_from(("", " ")))
+    else:  # result
+        value = draw(st.sampled_from(("maybe", "CR?", "progression", "complete response", "", "C R")))
+    row[column] = value
+    rows = list(rows)
+    rows[index] = row
+    return rows, index + 2, column
+
+
+@SETTINGS
+@given(case=corrupted())
+def test_one_corrupted_cell_is_reported_at_its_line_and_column(case):
+    rows, line, column = case
+    raw = to_csv(rows, list(COLUMNS))
+    with pytest.raises(InputError) as caught:
+        read_events("-", stdin=io.BytesIO(raw))
+    errors = caught.value.errors
+    assert (line, column) in {(i.line, i.column) for i in errors}
+    for issue in errors:  # nothing else is wrong, except records now after an earlier death
+        assert issue.line == line or "after the subject's death" in issue.message, issue
+
+
+# --------------------------------------------------------------------------- (c) two validators agree
+
+_ODD = ("ſ", "K", "İ", "\x1c", "\xa0", "\u2003", "٣", "\n", "\t")
+
+
+def _cell(values: st.SearchStrategy[str]) -> st.SearchStrategy[str | None]:
+    padded = st.tuples(st.sampled_from(("", " ", "\t", "\xa0", "\x1c")), values, st.sampled_from(("", " ", "\xa0")))
+    return st.one_of(
+        st.none(), st.just(""), values, padded.map("".join),
+        st.text(alphabet=st.sampled_from("0123456789-/ aeiouRCNY" + "".join(_ODD)), max_size=12),
+    )  # fmt: skip
+
+
+_DATES = st.one_of(
+    st.dates(D(1850, 1, 1), D(2100, 12, 31)).map(D.isoformat),
+    st.dates(D(1850, 1, 1), D(2100, 12, 31)).map(lambda d: d.strftime("%Y-%m")),
+    st.sampled_from(("2024-02-30", "2023-02-29", "2024-13", "2024-00", "0000-01-01", "0000-01", "2024", "1899-12",
+                     "2024-1-01", "２０２４-01-01", "2024-01-01T00:00", "20240101")),
+)  # fmt: skip
+
+
+def _variants(words: tuple[str, ...]) -> st.SearchStrategy[str]:
+    return st.sampled_from(words).flatmap(
+        lambda w: st.sampled_from((w, w.upper(), w.lower(), w.title(), w.replace("s", "ſ"), w.replace("k", "K"), w + "x"))
+    )
+
+
+ROWS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "subject_id": st.one_of(st.just("S"), st.sampled_from(("", " ", "\xa0", "\x1c", None))),
+            "event": _cell(_variants(EVENT_KINDS)),
+            "date": _cell(_DATES),
+            "end_date": _cell(_DATES),
+            "grade": _cell(st.sampled_from(("1", "3", "5", "0", "6", "3.0", "٣", "03", "10"))),
+            "term": _cell(st.sampled_from(("Pyrexia", "CRS"))),
+            "soc": _cell(st.just("Uncoded")),
+            "serious": _cell(st.sampled_from(("Y", "N", "y", "n", "yes", "0"))),
+            "related": _cell(st.sampled_from(("Y", "N", "y", "n", "no", "1"))),
+            "result": _cell(_variants(ASSESSMENT_RESULTS + RELAPSE_SITES + DEATH_CAUSES)),
+        }
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+def _raw_frame(rows: list[dict]) -> pl.DataFrame:
+    """The raw text frame as the reader hands it over; every record its own subject, so that
+    no file-level rule (one infusion, nothing after death) applies."""
+    for index, row in enumerate(rows):
+        if _clean(row["subject_id"]) is not None:
+            row["subject_id"] = f"{row['subject_id']}{index}"
+    data = {"line": list(range(2, len(rows) + 2))} | {c: [r[c] for r in rows] for c in COLUMNS}
+    return pl.DataFrame(data, schema={"line": pl.Int64} | {c: pl.String for c in COLUMNS})
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=ROWS)
+def test_event_model_and_vectorised_checks_flag_the_same_cells(rows):
+    frame = _raw_frame(rows)
+    events, issues = validate_raw(frame)
+    vectorised = {(i.line, i.column) for i in issues if i.severity == "error"}
+    pydantic: set[tuple[int, str]] = set()
+    blank_lines = []
+    for line, row in enumerate(rows, start=2):
+        if all(_clean(row[c]) is None for c in COLUMNS):
+            blank_lines.append(line)  # a blank row is skipped (a warning), not a record
+            continue
+        problems = record_problems(row)
+        pydantic |= {(line, column) for column, _, _ in problems}
+        if problems:
+            with pytest.raises(RowProblem) as caught:
+                Event.from_row(row)
+            assert {c for c, _, _ in caught.value.problems} == {c for c, _, _ in problems}
+    assert vectorised == pydantic
+    if blank_lines:
+        assert any("blank row" in i.message and i.line == blank_lines[0] for i in issues)
+    if vectorised:
+        return
+    # a valid file: the canonical frame holds exactly what the model makes of each row
+    by_line = {row["line"]: row for row in events.iter_rows(named=True)}
+    for line, row in enumerate(rows, start=2):
+        if line in blank_lines:
+            assert line not in by_line
+            continue
+        event = Event.from_row(row)
+        got = by_line[line]
+        assert got["subject_id"] == event.subject_id
+        assert got["event"] == event.event
+        assert got["date"] == event.date  # one record per subject: imputation gives the 1st
+        assert got["date_imputed"] == (event.date_precision == "month")
+        for name in ("end_date", "grade", "term", "soc", "serious", "related", "result"):
+            assert got[name] == getattr(event, name), name
