@@ -146,3 +146,18 @@ def test_plot_km_svg_is_reproducible(tmp_path):
     for out in (a, b):
         assert runner.invoke(app, ["plot", "km", str(EXAMPLE), "-o", str(out), "-q"]).exit_code == 0
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_a_parameter_nobody_has_is_kept_without_a_curve(tmp_path):
+    # one non-responder: OS and EFS rows, no DOR row
+    path = tmp_path / "nr.csv"
+    path.write_text("subject_id,event,date,result\nA,infusion,2024-01-01,\nA,assessment,2024-01-29,NR\n"
+                    "A,contact,2024-03-01,\n", encoding="utf-8")  # fmt: skip
+    adtte = derive_adtte(read_events(path).events, Config())
+    data = km_plot_data(adtte, ["OS", "DOR"], Config())
+    assert data.medians["N"].to_list() == [1, 0]
+    assert data.at_risk.filter(pl.col("PARAMCD") == "DOR")["n_risk"].to_list() == [0]
+    out = tmp_path / "km.png"
+    result = runner.invoke(app, ["plot", "km", str(path), "-o", str(out), "-p", "OS", "-p", "DOR"])
+    assert result.exit_code == 0 and out.exists()
+    assert "DOR: no subject has this parameter" in result.output

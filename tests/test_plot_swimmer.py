@@ -295,3 +295,9 @@ def test_cutoff_shortens_the_lanes():
     assert data.lanes.height == 7  # infused on or before the cutoff: 001-007
     # 001's last record on or before the cutoff: the CR at d271 (2023-11-12)
     assert data.lanes.filter(pl.col("subject_id") == "CART19-001")["end_day"].item() == 271
+
+
+def test_unknown_time_unit_is_a_usage_error(tmp_path):
+    out = tmp_path / "swimmer.png"
+    result = runner.invoke(app, ["plot", "swimmer", str(EXAMPLE), "-o", str(out), "--time-unit", "weeks"])
+    assert result.exit_code == 2 and not out.exists()

@@ -195,3 +195,19 @@ def test_invalid_input_exit_2_and_nothing_written(tmp_path):
     bad.write_text("subject_id,event,date\nA,infusion,2024-13-01\n", encoding="utf-8")
     result, out = _report(tmp_path, source=str(bad))
     assert result.exit_code == 2 and not out.exists()
+
+
+def test_a_trial_with_no_infused_subject_still_gives_a_report(tmp_path):
+    path = tmp_path / "none.csv"
+    path.write_text("subject_id,event,date\nA,enrolled,2024-01-01\n", encoding="utf-8")
+    result, out = _report(tmp_path, source=str(path))
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert all(f'<section id="{s}">' in text for s in SECTIONS)
+    assert "<img" not in text and "<strong>0 of 0</strong>" in text
+
+
+def test_committed_example_report_is_self_contained():
+    text = (ROOT / "examples" / "review.html").read_text(encoding="utf-8")
+    assert "http://" not in text and "https://" not in text and "<script" not in text.lower()
+    assert hashlib.sha256(EXAMPLE.read_bytes()).hexdigest() in text

@@ -198,6 +198,8 @@ def _teae_section(tables: pl.DataFrame) -> str:
         if frame.height == 0:
             return "0"
         row = frame.row(0, named=True)
+        if row["percent"] is None:  # an empty safety set (N = 0)
+            return str(row["n"])
         return f"{row['n']} ({row['percent']:.1f}%)"
 
     n_total = int(tables["N"][0]) if tables.height else 0
