@@ -301,3 +301,16 @@ def test_unknown_time_unit_is_a_usage_error(tmp_path):
     out = tmp_path / "swimmer.png"
     result = runner.invoke(app, ["plot", "swimmer", str(EXAMPLE), "-o", str(out), "--time-unit", "weeks"])
     assert result.exit_code == 2 and not out.exists()
+
+
+def test_matplotlib_is_imported_only_when_drawing():
+    import subprocess
+
+    code = (
+        "import sys, cart19.cli, cart19.plot, cart19.plot.swimmer, cart19.plot.km, cart19.report\n"
+        "from cart19.config import Config\n"
+        "from cart19.io.read import read_events\n"
+        f"cart19.plot.swimmer.swimmer_data(read_events({str(EXAMPLE)!r}).events, Config())\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported too early'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
