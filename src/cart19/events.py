@@ -169,6 +169,8 @@ def record_problems(row: Mapping[str, object]) -> list[tuple[str, str | None, st
 def _record_problems_of_model(event: Event) -> list[tuple[str, str | None, str]]:
     """The rules that bind fields of an already-typed event together."""
     problems: list[tuple[str, str | None, str]] = []
+    if _clean(event.subject_id) is None:
+        problems.append(("subject_id", event.subject_id, "subject_id is missing"))
     if event.event != "ae":
         for name in AE_ONLY_COLUMNS:
             if getattr(event, name) is not None:
