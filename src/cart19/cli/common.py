@@ -170,6 +170,8 @@ class Inputs:
     #: the SHA-256 of the input bytes (for reports)
     sha256: str | None
     cutoff: dt.date | None
+    #: every warning, as printed on standard error
+    warnings: list[str] = field(default_factory=list)
 
 
 def load_config_or_exit(config_path: Path | None) -> Config:
@@ -178,7 +180,9 @@ def load_config_or_exit(config_path: Path | None) -> Config:
     return load_config(config_path)
 
 
-def load_inputs(source: str, *, config_path: Path | None, cutoff: dt.date | None, env: Env) -> Inputs:
+def load_inputs(
+    source: str, *, config_path: Path | None, cutoff: dt.date | None, env: Env, with_sha256: bool = False
+) -> Inputs:
     """Read the configuration and the events (validating both), apply the cutoff, and print the
     warnings. Invalid input raises, and :func:`command` turns that into exit status 2."""
     from cart19.engine.common import apply_cutoff, untreated_subject_count
@@ -186,18 +190,19 @@ def load_inputs(source: str, *, config_path: Path | None, cutoff: dt.date | None
 
     config = load_config_or_exit(config_path)
     with env.progress("Reading and validating events"):
-        result = read_events(source)
-    for issue in result.warnings:
-        env.warn(str(issue))
+        result = read_events(source, with_sha256=with_sha256)
+    warnings = [str(issue) for issue in result.warnings]
     cut = apply_cutoff(result.events, cutoff)
     if cut.set_aside:
-        env.warn(f"{cut.set_aside} record(s) dated after the cutoff {cutoff} were set aside")
+        warnings.append(f"{cut.set_aside} record(s) dated after the cutoff {cutoff} were set aside")
     if cut.end_dates_cleared:
-        env.warn(f"{cut.end_dates_cleared} AE end date(s) after the cutoff {cutoff} were treated as ongoing")
+        warnings.append(f"{cut.end_dates_cleared} AE end date(s) after the cutoff {cutoff} were treated as ongoing")
     untreated = untreated_subject_count(cut.events)
     if untreated:
-        env.warn(f"{untreated} subject(s) without an infusion are outside the treated set and in no endpoint")
-    return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff)
+        warnings.append(f"{untreated} subject(s) without an infusion are outside the treated set and in no endpoint")
+    for warning in warnings:
+        env.warn(warning)
+    return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff, warnings=warnings)
 
 
 # --------------------------------------------------------------------------- output
@@ -214,6 +219,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
