@@ -28,17 +28,43 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
-        from cart19.cli.common import resolve_format
-        from cart19.engine.simulate import simulate_events
+        from cart19.cli.common import atomic_write, frame_bytes, resolve_format
+        from cart19.engine.simulate import simulate_blocks, simulate_events
 
         env = Env.current(quiet=quiet)
         chosen = resolve_format(fmt, output, env)
         if chosen is Format.table:
             chosen = Format.csv
-        with env.progress(f"Simulating {subjects:,} subjects"):
-            frame = simulate_events(subjects, seed)
-        with env.progress("Writing"):
+        if chosen is not Format.csv:  # Parquet and JSON Lines: one frame
+            with env.progress(f"Simulating {subjects:,} subjects"):
+                frame = simulate_events(subjects, seed)
             write_frame(frame, chosen, output, env)
+            return 0
+        # CSV: block by block, so a million subjects never sit in memory as one CSV text
+        rows = 0
+
+        def write_blocks(stream) -> None:  # type: ignore[no-untyped-def]
+            nonlocal rows
+            for index, block in enumerate(simulate_blocks(subjects, seed)):
+                block.write_csv(stream, include_header=index == 0)
+                rows += block.height
+
+        with env.progress(f"Simulating {subjects:,} subjects"):
+            if output is not None:
+
+                def to_file(tmp):  # type: ignore[no-untyped-def]
+                    with open(tmp, "wb") as handle:
+                        write_blocks(handle)
+
+                atomic_write(output, to_file)
+            else:
+                env.stdout.flush()
+                stream = getattr(env.stdout, "buffer", None)
+                if stream is None:  # a text-only stream (tests)
+                    env.stdout.write(frame_bytes(simulate_events(subjects, seed), Format.csv).decode())
+                else:
+                    write_blocks(stream)
+                    stream.flush()
         if output is not None and env.stderr_isatty and not quiet:
-            print(f"{frame.height:,} events of {subjects:,} subjects written to {output}", file=env.stderr)
+            print(f"{rows:,} events of {subjects:,} subjects written to {output}", file=env.stderr)
         return 0
