@@ -120,7 +120,8 @@ def percent_one_decimal(n: pl.Expr, total: pl.Expr) -> pl.Expr:
     """
     n, total = n.cast(pl.Int64()), total.cast(pl.Int64())
     tenths = (2000 * n + total) // (2 * total)
-    return pl.when(total > 0).then(tenths / 10).otherwise(pl.lit(None, pl.Float64()))
+    # tenths / 10 can come out as 7.1000000000000005; round(1) gives the nearest double to the tenth
+    return pl.when(total > 0).then((tenths / 10).round(1)).otherwise(pl.lit(None, pl.Float64()))
 
 
 def _cells(teae: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
