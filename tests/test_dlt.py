@@ -404,3 +404,15 @@ def test_json_object_follows_the_contract():
         ],
     }  # fmt: skip
     assert data["subjects"][1]["status"] == "no_dlt"
+
+
+def test_a_configuration_without_rules_has_no_dlts():
+    none = Config(dlt=DLTConfig(rules=()))
+    assert rules_met(ae("Cytokine release syndrome", 5, 1, 1), config=none) == [None]
+    _, row = review_one(ae("Cytokine release syndrome", 5, 1, 1), config=none)
+    assert (row["status"], row["dlt_rules"]) == ("no_dlt", [])
+
+
+def test_a_rule_without_terms_or_socs_matches_any_ae():
+    any_grade_3 = Config(dlt=DLTConfig(rules=(DLTRule(name="any_grade3", min_grade=3),)))
+    assert rules_met(ae("Pyrexia", 3, 1, 2), ae("Nausea", 2, 1, 2), config=any_grade_3) == ["any_grade3", None]

@@ -110,3 +110,19 @@ def test_dlt_review_counts_add_up(rows):
         assert review.ci_low <= review.rate <= review.ci_high
     else:
         assert review.rate is None
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(trials(), st.integers(0, 60), st.lists(st.tuples(st.integers(1, 100), st.integers(1, 5)), max_size=5))
+def test_records_after_the_review_date_change_nothing_but_the_set_aside_count(rows, review_day, later):
+    as_of = BASE + dt.timedelta(days=review_day)
+    subjects = sorted({r["subject_id"] for r in rows}) or ["S0"]
+    extra = [
+        {"subject_id": subjects[i % len(subjects)], "event": "ae", "date": as_of + dt.timedelta(days=d),
+         "grade": g, "term": "Hypotension"}
+        for i, (d, g) in enumerate(later)
+    ]  # fmt: skip
+    before = dlt_review(events_frame(rows), CONFIG, as_of).to_json_dict()
+    after = dlt_review(events_frame([*rows, *extra]), CONFIG, as_of).to_json_dict()
+    assert after.pop("set_aside") == before.pop("set_aside") + len(extra)
+    assert after == before
