@@ -94,7 +94,6 @@ def test_every_problem_of_a_file_is_listed(tmp_path):
     assert sorted(p.split(":")[0] for p in problems) == ["efs.bogus", "efs.window_days", "os.window_days"]
 
 
-@pytest.mark.xfail(strict=True, reason="config.py validates in lax mode: '365' -> 365, 'yes' -> True, true -> 1")
 @pytest.mark.parametrize(
     "text", ['[efs]\nwindow_days = "365"\n', "[efs]\nwindow_days = true\n",
              '[efs]\ntherapy_before_response_is_failure = "yes"\n']  # fmt: skip

@@ -328,9 +328,19 @@ def _describe(error: dict) -> str:
 
 
 def config_from_mapping(data: dict, source: str = "configuration") -> Config:
-    """Validate a mapping (e.g. parsed TOML) into a :class:`Config`; missing parts keep the defaults."""
+    """Validate a mapping (e.g. parsed TOML) into a :class:`Config`; missing parts keep the defaults.
+
+    Strict: TOML values are typed, so ``window_days = "365"`` or ``= true`` is an error, not
+    quietly coerced (validated as JSON so that arrays still fill tuples).
+    """
+    import json
+
     try:
-        return Config.model_validate(data)
+        text = json.dumps(data, default=str)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(source, [f"cannot be read as configuration ({exc})"]) from None
+    try:
+        return Config.model_validate_json(text, strict=True)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
 
