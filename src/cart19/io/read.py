@@ -129,6 +129,10 @@ def csv_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
         raise _file_error(source, "the file is empty: expected a header row (subject_id,event,date,...)")
     if b"\x00" in data[:65536]:
         raise _file_error(source, "this is not a text (CSV) file: it contains binary data (NUL bytes)")
+    if data.count(b"\r") != data.count(b"\r\n"):
+        # lone CR line breaks (old Mac exports): polars drops the CR and glues the lines, so
+        # Python's csv module (universal newlines) reads these files and numbers their lines
+        return _slow_csv_raw(source, data)
     try:
         frame = pl.read_csv(io.BytesIO(data), infer_schema=False, has_header=True, encoding="utf8",
                             raise_if_empty=True, quote_char='"')  # fmt: skip
@@ -148,7 +152,10 @@ def _header_of(data: bytes) -> list[str] | None:
         text = first.decode("utf-8").rstrip("\r")
     except UnicodeDecodeError:
         return None
-    rows = list(csv.reader([text]))
+    try:
+        rows = list(csv.reader([text]))
+    except csv.Error:  # e.g. a quoted line break in the header: the slow path says what is wrong
+        return None
     return rows[0] if rows else None
 
 
