@@ -19,6 +19,7 @@ from typing import BinaryIO
 import polars as pl
 
 from cart19.errors import InputError, Issue
+from cart19.io.contradictions import contradiction_warnings, implausible_dates
 from cart19.io.validate import validate_raw
 from cart19.model import COLUMNS
 
@@ -72,7 +73,9 @@ def read_events(source: str | Path, *, stdin: BinaryIO | None = None, with_sha25
     else:
         raw, warnings = csv_raw(source, data)
     events, issues = validate_raw(raw)
-    issues = warnings + issues
+    issues = warnings + issues + implausible_dates(raw)
+    if not any(i.severity == "error" for i in issues):  # timelines: docs/data-checks.md
+        issues += contradiction_warnings(events)
     if any(i.severity == "error" for i in issues):
         raise InputError(source, issues)
     digest = hashlib.sha256(data).hexdigest() if with_sha256 else None
