@@ -32,7 +32,7 @@ _TEXT_COLUMNS = ("event", "date", "end_date", "grade", "term", "soc", "serious",
 def _clean(name: str) -> pl.Expr:
     """Surrounding white space removed; an empty cell is a missing value."""
     stripped = pl.col(name).str.strip_chars(STRIP_CHARS)
-    return pl.when(stripped == "").then(None).otherwise(stripped).alias(name)
+    return pl.when(stripped != "").then(stripped).alias(name)
 
 
 #: A row with nothing in any cell of the format (after trimming): skipped with a warning.
@@ -40,31 +40,42 @@ _BLANK = pl.col("_no_subject") & pl.all_horizontal(pl.col(list(_TEXT_COLUMNS)).i
 
 
 def _date_parts(name: str) -> list[pl.Expr]:
-    """For a date column: its form (full/month/year/bad), its earliest and latest possible day."""
+    """For a date column: its form (full/month/year/bad/missing), its earliest and latest
+    possible day (null unless the form is full or month and the date is real)."""
     value = pl.col(name)
     full = value.str.contains(FULL_DATE_PATTERN)
     month = value.str.contains(MONTH_DATE_PATTERN)
     year = value.str.contains(YEAR_DATE_PATTERN)
-    parsed_full = pl.when(full).then(value.str.to_date("%Y-%m-%d", strict=False))
-    parsed_month = pl.when(month).then((value + "-01").str.to_date("%Y-%m-%d", strict=False))
-    low = pl.coalesce(parsed_full, parsed_month)
-    high = pl.when(month).then(parsed_month.dt.month_end()).otherwise(parsed_full)
+    # one parse for both forms: a month is read as its first day
+    low = pl.when(full).then(value).when(month).then(value + "-01").str.to_date("%Y-%m-%d", strict=False)
+    high = pl.when(month).then(low.dt.month_end()).otherwise(low)
     form = (
         pl.when(value.is_null()).then(pl.lit("missing"))
         .when(full).then(pl.lit("full"))
         .when(month).then(pl.lit("month"))
         .when(year).then(pl.lit("year"))
         .otherwise(pl.lit("bad"))
+        .cast(_FORMS)
     )  # fmt: skip
     return [form.alias(f"_{name}_form"), low.alias(f"_{name}_lo"), high.alias(f"_{name}_hi")]
 
 
+_FORMS = pl.Enum(["missing", "full", "month", "year", "bad"])
+
+
 def _prepare(raw: pl.DataFrame) -> pl.DataFrame:
-    frame = raw.with_columns([_clean(c) for c in _TEXT_COLUMNS]).with_columns(
-        pl.col("event").str.to_lowercase().alias("_kind"),
-        _clean("subject_id").is_null().alias("_no_subject"),
+    """The raw table with trimmed cells and the helper columns every check uses, in one
+    (lazy, parallel, common-subexpression-eliminated) pass."""
+    stripped = [pl.col(c).str.strip_chars(STRIP_CHARS) for c in _TEXT_COLUMNS]
+    no_subject = pl.col("subject_id").str.strip_chars(STRIP_CHARS).str.len_bytes().fill_null(0) == 0
+    return (
+        raw.lazy()
+        .with_columns(*stripped, no_subject.alias("_no_subject"))
+        .with_columns([pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in _TEXT_COLUMNS])
+        .with_columns(pl.col("event").str.to_lowercase().alias("_kind"), *_date_parts("date"), *_date_parts("end_date"))
+        .with_columns(_canonical_result().alias("_result"))
+        .collect()
     )
-    return frame.with_columns(*_date_parts("date"), *_date_parts("end_date"))
 
 
 def _canonical_result() -> pl.Expr:
@@ -181,15 +192,20 @@ def _warnings(frame: pl.DataFrame) -> list[Issue]:
     ignored = [(c, not_ae, f"{c} is for ae rows only") for c in AE_ONLY_COLUMNS]
     no_result = pl.col("_kind").is_in([k for k in EVENT_KINDS if k not in RESULTS_BY_KIND])
     ignored.append(("result", no_result, "result is only for assessment, relapse and death rows"))
-    for column, where, text in ignored:
-        hits = frame.filter(where & pl.col(column).is_not_null()).select(pl.len(), pl.col("line").min()).row(0)
-        if hits[0]:
-            warnings.append(Issue(hits[1], column, None, f"{text}: given on {hits[0]} other row(s), ignored", "warning"))
-    blank = frame.filter(_BLANK)
-    if blank.height:
-        warnings.append(
-            Issue(blank["line"].min(), None, None, f"{blank.height} blank row(s) skipped", "warning")
-        )  # fmt: skip
+    counts = frame.select(
+        pl.concat_list(
+            (where & pl.col(column).is_not_null()).fill_null(False).sum(),
+            pl.col("line").filter(where & pl.col(column).is_not_null()).min(),
+        ).alias(column)
+        for column, where, _ in ignored
+    )
+    for column, _, text in ignored:
+        count, first = counts[column][0]
+        if count:
+            warnings.append(Issue(first, column, None, f"{text}: given on {count} other row(s), ignored", "warning"))
+    blank = frame.select(_BLANK.sum(), pl.col("line").filter(_BLANK).min()).row(0)
+    if blank[0]:
+        warnings.append(Issue(blank[1], None, None, f"{blank[0]} blank row(s) skipped", "warning"))
     return warnings
 
 
@@ -237,9 +253,15 @@ def validate_raw(raw: pl.DataFrame) -> tuple[pl.DataFrame, list[Issue]]:
     Returns ``(events, issues)``; ``events`` is meaningful only when no issue is an error.
     """
     frame = _prepare(raw)
-    frame = frame.with_columns(_canonical_result().alias("_result"))
     rows = frame.filter(~_BLANK)
-    found = [_issues_where(rows, column, condition, message) for column, condition, message in _record_checks()]
+    checks = _record_checks()
+    # one parallel pass says which checks fire; only those are turned into issues
+    fired = rows.select([condition.fill_null(False).any().alias(str(i)) for i, (_, condition, _) in enumerate(checks)])
+    found = [
+        _issues_where(rows, column, condition, message)
+        for (column, condition, message), hit in zip(checks, fired.row(0), strict=True)
+        if hit
+    ]
     found.extend(_file_checks(rows))
     issue_frame = pl.concat(found, how="vertical").sort("line", "column", "message")
     issues = [Issue(line, column, value, message) for line, column, value, message in issue_frame.iter_rows()]
