@@ -262,3 +262,41 @@ def test_imputed_dates_are_counted_in_the_summary(write_bytes):
     path = write_bytes(csv("S1,infusion,2024-01-10,,,,,,,", "S1,ae,2024-01,,2,Nausea,,,,", "S1,death,2024-03,,,,,,,other"))
     result = run_cli("validate", path, "--format", "json")
     assert json.loads(result.stdout)["summary"]["imputed_dates"] == 2
+
+
+# --------------------------------------------------------------------------- line numbers, property
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_TERM = st.sampled_from(("Nausea", "a\nb", "a\r\nb", "x\n\ny", "", "p, q", 'say "hi"'))
+
+
+@settings(max_examples=100, deadline=None)
+@given(terms=st.lists(_TERM, min_size=1, max_size=12), eol=st.sampled_from(("\n", "\r\n")),
+       blank_after=st.sets(st.integers(0, 11)), bad=st.integers(0, 11))  # fmt: skip
+def test_line_numbers_follow_quoted_line_breaks_and_blank_lines(terms, eol, blank_after, bad):
+    """Each record's line is the physical line it starts on, whatever line breaks the quoted
+    fields before it hold, with either line ending, with blank lines in between."""
+    import csv as csv_module
+
+    bad %= len(terms)
+    buffer = io.StringIO()
+    writer = csv_module.writer(buffer, lineterminator=eol)
+    writer.writerow(["subject_id", "event", "date", "grade", "term"])
+    starts = []
+    line = 2
+    for index, term in enumerate(terms):
+        starts.append(line)
+        date = "2024-02-30" if index == bad else "2024-01-11"
+        writer.writerow(["S1", "ae", date, "2", term or "x"])
+        line += 1 + (term or "x").count("\n")
+        if index in blank_after:
+            buffer.write(eol)
+            line += 1
+    data = buffer.getvalue().encode()
+    with pytest.raises(InputError) as caught:
+        read_events("-", stdin=io.BytesIO(data))
+    assert [(i.line, i.column) for i in caught.value.errors] == [(starts[bad], "date")]
+    fixed = data.replace(b"2024-02-30", b"2024-01-12")
+    assert read_events("-", stdin=io.BytesIO(fixed)).events["line"].to_list() == starts
