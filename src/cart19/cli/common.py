@@ -227,7 +227,14 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        # Ctrl-C during a polars write arrives twice: the second KeyboardInterrupt comes at the
+        # first call made here and must not skip the cleanup (so the try is the first thing).
+        while True:
+            try:
+                tmp.unlink(missing_ok=True)
+                break
+            except KeyboardInterrupt:
+                continue
         raise
 
 
@@ -309,8 +316,13 @@ def command(func: Callable[..., int | None]) -> Callable[..., None]:
             for problem in exc.problems:
                 print(f"  {problem}", file=env.stderr)
             raise typer.Exit(ExitCode.INVALID) from None
-        except (typer.Exit, typer.Abort, typer.BadParameter, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C, or SIGTERM (cli/__init__.py); atomic_write has removed its temporary file.
+            # typer would turn the interrupt into a silent exit 130: say what happened.
+            print("interrupted; nothing was written", file=env.stderr)
+            raise typer.Exit(130) from None
         except BrokenPipeError:
             # the reader of a pipe went away (e.g. `| head`): not an error of ours
             _silence_stdout()
