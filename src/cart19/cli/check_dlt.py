@@ -14,6 +14,7 @@ from cart19.cli.common import (
     ConfigOpt,
     CutoffOpt,
     Env,
+    ExcelSafeOpt,
     Format,
     FormatOpt,
     InputArg,
@@ -146,6 +147,7 @@ def register(app: typer.Typer) -> None:
         config_path: ConfigOpt = None,
         fmt: FormatOpt = None,
         output: OutputOpt = None,
+        excel_safe: ExcelSafeOpt = False,
         quiet: QuietOpt = False,
     ) -> int:
         import json
@@ -178,7 +180,7 @@ def register(app: typer.Typer) -> None:
                 env.stdout.write(text)
                 env.stdout.flush()
         elif chosen is not Format.table:
-            write_frame(subject_frame(review), chosen, output, env)
+            write_frame(subject_frame(review), chosen, output, env, excel_safe=excel_safe)
 
         if env.stdout_isatty and (chosen is Format.table or output is not None):
             console = env.console()

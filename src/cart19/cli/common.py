@@ -141,6 +141,12 @@ OutputOpt = Annotated[
     typer.Option("--output", "-o", help="Write to FILE (atomically); format from its extension.", metavar="FILE"),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on standard error.")]
+ExcelSafeOpt = Annotated[
+    bool,
+    typer.Option("--excel-safe", help="CSV only: prefix text cells that start with = + - @, a tab or a carriage return "
+                 "with a single quote ', so a spreadsheet shows them as text instead of running them as formulas. "
+                 "The default CSV is the faithful machine format (a warning counts such cells)."),
+]  # fmt: skip
 
 
 def parse_cutoff(value: str | None) -> dt.date | None:
@@ -238,13 +244,40 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def frame_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
-    """A frame in a machine format, as bytes (CSV: ISO dates, empty cells for nulls)."""
+#: A text cell a spreadsheet may run as a formula (OWASP "CSV injection"): its first character.
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def formula_cells(frame: pl.DataFrame) -> int:
+    """How many text cells start with = + - @, a tab or a carriage return."""
+    import polars as pl
+
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    if not text or frame.height == 0:
+        return 0
+    counts = frame.select(pl.col(text).str.contains(FORMULA_START).fill_null(False).cast(pl.UInt32).sum())
+    return int(sum(counts.row(0)))
+
+
+def excel_safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that start like a formula prefixed with a single quote (OWASP's advice)."""
+    import polars as pl
+
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(FORMULA_START)).then("'" + pl.col(name)).otherwise(pl.col(name)).alias(name)
+        for name in text
+    )
+
+
+def frame_bytes(frame: pl.DataFrame, fmt: Format, *, excel_safe: bool = False) -> bytes:
+    """A frame in a machine format, as bytes (CSV: ISO dates, empty cells for nulls; with
+    ``excel_safe``, formula-like text cells quoted for spreadsheets)."""
     import io
 
     buffer = io.BytesIO()
     if fmt is Format.csv:
-        frame.write_csv(buffer)
+        (excel_safe_frame(frame) if excel_safe else frame).write_csv(buffer)
     elif fmt is Format.json:
         frame.write_ndjson(buffer)
     elif fmt is Format.parquet:
@@ -254,9 +287,15 @@ def frame_bytes(frame: pl.DataFrame, fmt: Format) -> bytes:
     return buffer.getvalue()
 
 
-def write_frame(frame: pl.DataFrame, fmt: Format, output: Path | None, env: Env) -> None:
-    """Write a frame to ``output`` (atomically) or to standard output."""
-    data = frame_bytes(frame, fmt)
+def write_frame(frame: pl.DataFrame, fmt: Format, output: Path | None, env: Env, *, excel_safe: bool = False) -> None:
+    """Write a frame to ``output`` (atomically) or to standard output. CSV text cells that a
+    spreadsheet would run as formulas are quoted with ``excel_safe``, else counted in a warning."""
+    if fmt is Format.csv and not excel_safe:
+        risky = formula_cells(frame)
+        if risky:
+            env.warn(f"{risky} CSV cell(s) start with =, +, -, @, a tab or a carriage return; a spreadsheet may run "
+                     "them as formulas. The CSV keeps them verbatim; --excel-safe prefixes them with ' for Excel")  # fmt: skip
+    data = frame_bytes(frame, fmt, excel_safe=excel_safe)
     if output is not None:
         atomic_write(output, lambda tmp: tmp.write_bytes(data))
         return

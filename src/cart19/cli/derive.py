@@ -16,6 +16,7 @@ from cart19.cli.common import (
     ConfigOpt,
     CutoffOpt,
     Env,
+    ExcelSafeOpt,
     Format,
     FormatOpt,
     InputArg,
@@ -93,6 +94,7 @@ def register(app: typer.Typer) -> None:
         config_path: ConfigOpt = None,
         fmt: FormatOpt = None,
         output: OutputOpt = None,
+        excel_safe: ExcelSafeOpt = False,
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.engine.tte import derive_adtte
@@ -104,9 +106,9 @@ def register(app: typer.Typer) -> None:
         with env.progress("Deriving OS, EFS and DOR"):
             adtte = derive_adtte(inputs.events, inputs.config)
         if output is not None:
-            write_frame(adtte, chosen, output, env)
+            write_frame(adtte, chosen, output, env, excel_safe=excel_safe)
         elif chosen is not Format.table:
-            write_frame(adtte, chosen, None, env)
+            write_frame(adtte, chosen, None, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):
             _show_summary(env, adtte, inputs.config, output)
         return 0

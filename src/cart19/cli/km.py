@@ -9,6 +9,7 @@ import typer
 from cart19.cli.common import (
     ConfigOpt,
     Env,
+    ExcelSafeOpt,
     Format,
     FormatOpt,
     InputArg,
@@ -143,6 +144,7 @@ def register(app: typer.Typer) -> None:
         config_path: ConfigOpt = None,
         fmt: FormatOpt = None,
         output: OutputOpt = None,
+        excel_safe: ExcelSafeOpt = False,
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.cli.common import load_config_or_exit
@@ -165,5 +167,5 @@ def register(app: typer.Typer) -> None:
         if chosen is Format.table:
             env.console().print(km_table(summary))
         else:
-            write_frame(summary, chosen, output, env)
+            write_frame(summary, chosen, output, env, excel_safe=excel_safe)
         return 0

@@ -14,6 +14,7 @@ from cart19.cli.common import (
     ConfigOpt,
     CutoffOpt,
     Env,
+    ExcelSafeOpt,
     Format,
     FormatOpt,
     InputArg,
@@ -124,6 +125,7 @@ def register(app: typer.Typer) -> None:
         config_path: ConfigOpt = None,
         fmt: FormatOpt = None,
         output: OutputOpt = None,
+        excel_safe: ExcelSafeOpt = False,
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.engine.teae import ae_listing, teae_tables
@@ -135,7 +137,7 @@ def register(app: typer.Typer) -> None:
         with env.progress("Deriving TEAEs"):
             frame = ae_listing(inputs.events, inputs.config) if listing else teae_tables(inputs.events, inputs.config)
         if chosen is not Format.table:
-            write_frame(frame, chosen, output, env)
+            write_frame(frame, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):
             console = env.console()
             if output is None:
