@@ -64,13 +64,19 @@ def read_adtte(source: str) -> pl.DataFrame:
         else:
             if not data.strip():
                 fail("the file is empty: expected an ADTTE table with PARAMCD, AVAL and CNSR")
+            if b"\r" in data:  # lone CR line breaks: polars would glue the lines together
+                data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
             line_offset = 2
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - polars' parse errors become one plain line
         fail(f"not a readable table ({str(exc).splitlines()[0]})")
-    frame = frame.rename({c: c.strip().upper() for c in frame.columns})
+    names = [c.strip().upper() for c in frame.columns]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        fail(f"column name(s) {', '.join(map(repr, twice))} appear more than once in the header", 1)
+    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     missing = [c for c in ("PARAMCD", "AVAL", "CNSR") if c not in frame.columns]
     if missing:
         fail(f"missing column(s) {', '.join(missing)}; km needs PARAMCD, AVAL (days) and CNSR (0/1)", 1)
