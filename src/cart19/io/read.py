@@ -112,12 +112,13 @@ def _finish_raw(frame: pl.DataFrame, header: list[str], source: str, line: pl.Ex
                             "Is this a comma-separated file with a header row?"))  # fmt: skip
     if any(i.severity == "error" for i in issues):
         raise InputError(source, issues)
+    line_numbers = frame.select(line.alias("line")).to_series()  # ``line`` may name the columns as written
     frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     unknown = [n for n in names if n not in COLUMNS]
     if unknown:
         issues.append(Issue(1, ", ".join(unknown), None,
                             "column(s) not in the format are kept out of the derivations", "warning"))  # fmt: skip
-    frame = frame.with_columns(line.alias("line"))
+    frame = frame.with_columns(line_numbers)
     columns = [pl.col("line")] + [
         pl.col(c).cast(pl.String) if c in names else pl.lit(None, pl.String).alias(c) for c in COLUMNS
     ]
