@@ -34,13 +34,18 @@ CART19 = [PY, "-m", "cart19"]
 
 def run_once(argv: list[str], stdout_path: Path | None = None) -> tuple[float, float]:
     """(seconds, peak RSS in MiB) of one process, stdout to a file or /dev/null."""
+    import tempfile
+
     out = open(stdout_path, "wb") if stdout_path else open(os.devnull, "wb")  # noqa: SIM115
+    err = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child must never block on it
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, cwd=ROOT)
+    proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     out.close()
-    stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    err.seek(0)
+    stderr = err.read()[-4000:].decode("utf-8", "replace")
+    err.close()
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 3):
         raise SystemExit(f"{' '.join(argv)} failed with {code}:\n{stderr}")

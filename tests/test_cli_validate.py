@@ -17,7 +17,7 @@ def test_valid_file_table_summary_on_stdout(write_bytes):
     assert result.exit_code == 0
     assert "valid (3 records)" in result.stdout
     assert "infused subjects" in result.stdout
-    assert result.stderr == ""
+    assert result.stderr == "warning: 1 subject(s) without an infusion are outside the treated set and in no endpoint\n"
 
 
 def test_valid_file_json_document(write_bytes):
@@ -79,3 +79,18 @@ def test_the_example_trial_is_valid():
     result = run_cli("validate", EXAMPLE, "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["summary"]["subjects"] >= 10
+
+
+def test_a_subject_never_infused_is_counted_in_a_warning():
+    import json
+
+    from typer.testing import CliRunner
+
+    from cart19.cli import app
+
+    result = CliRunner().invoke(app, ["validate", "examples/events.csv", "--format", "json"])
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    messages = [w["message"] for w in document["warnings"]]
+    assert "1 subject(s) without an infusion are outside the treated set and in no endpoint" in messages
+    assert document["summary"]["subjects"] == 15 and document["summary"]["infused_subjects"] == 14

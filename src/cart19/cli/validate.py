@@ -74,12 +74,19 @@ def register(app: typer.Typer) -> None:
                 report_input_error(exc, env)
             return ExitCode.INVALID
         summary = summarise(result.events)
+        warnings = list(result.warnings)
+        untreated = summary["subjects"] - summary["infused_subjects"]
+        if untreated:
+            from cart19.errors import Issue
+
+            warnings.append(Issue(None, None, None, f"{untreated} subject(s) without an infusion are outside the "
+                                  "treated set and in no endpoint", "warning"))  # fmt: skip
         if as_json:
-            _print_json(env, valid=True, errors=[], warnings=result.warnings, summary=summary)
+            _print_json(env, valid=True, errors=[], warnings=warnings, summary=summary)
         else:
-            for issue in result.warnings:
+            for issue in warnings:
                 env.warn(str(issue))
-            _print_summary(env, file, summary, len(result.warnings))
+            _print_summary(env, file, summary, len(warnings))
         return ExitCode.OK
 
 
