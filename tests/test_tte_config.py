@@ -4,39 +4,13 @@ test_tte_efs.py (infusion 2024-01-01, line 2; AVAL = day of 2024)."""
 
 from __future__ import annotations
 
-import datetime as dt
 
 import polars as pl
 
 from cart19.config import Config, EFSConfig, EFSParameter, ResponseSets
 from cart19.engine.tte import ADTTE_COLUMNS, derive_adtte
 from cart19.schema import empty_events, events_frame
-
-D = dt.date.fromisoformat
-INFUSION = ("infusion", "2024-01-01")
-
-
-def timeline(*records: tuple, subject: str = "S1") -> list[dict]:
-    """``(event, date[, result][, {extra columns}])`` -> rows; line = position + 2."""
-    rows = []
-    for record in records:
-        event, date, *rest = record
-        row = {"subject_id": subject, "event": event, "date": date}
-        for item in rest:
-            row.update(item if isinstance(item, dict) else {"result": item})
-        rows.append(row)
-    return rows
-
-
-def derive(rows: list[dict], config: Config | None = None) -> dict[str, dict]:
-    out = derive_adtte(events_frame(rows), config or Config())
-    return {r["PARAMCD"]: r for r in out.iter_rows(named=True)}
-
-
-def check(row: dict, **expected) -> None:
-    got = {k: row[k] for k in expected}
-    want = {k: D(v) if k in ("STARTDT", "ADT") else v for k, v in expected.items()}
-    assert got == want
+from tte_helpers import INFUSION, check, derive, timeline
 
 
 PARTIAL_RESPONDER = timeline(INFUSION, ("assessment", "2024-01-29", "PR"), ("assessment", "2024-02-26", "PR"),

@@ -9,38 +9,10 @@ Expected values are written out by hand, never computed by the code under test.
 
 from __future__ import annotations
 
-import datetime as dt
 
-from cart19.config import Config
-from cart19.engine.tte import derive_adtte
-from cart19.schema import events_frame
+from tte_helpers import INFUSION, check, derive, timeline
 
-D = dt.date.fromisoformat
-INFUSION = ("infusion", "2024-01-01")
 EFS_ALL = ("EFS", "EFSS1", "EFSS2", "EFSS3")
-
-
-def timeline(*records: tuple, subject: str = "S1") -> list[dict]:
-    """``(event, date[, result][, {extra columns}])`` -> rows; line = position + 2."""
-    rows = []
-    for record in records:
-        event, date, *rest = record
-        row = {"subject_id": subject, "event": event, "date": date}
-        for item in rest:
-            row.update(item if isinstance(item, dict) else {"result": item})
-        rows.append(row)
-    return rows
-
-
-def derive(rows: list[dict], config: Config | None = None) -> dict[str, dict]:
-    out = derive_adtte(events_frame(rows), config or Config())
-    return {r["PARAMCD"]: r for r in out.iter_rows(named=True)}
-
-
-def check(row: dict, **expected) -> None:
-    got = {k: row[k] for k in expected}
-    want = {k: D(v) if k in ("STARTDT", "ADT") else v for k, v in expected.items()}
-    assert got == want
 
 
 NO_RESPONSE = "Treatment failure: no response at the first 2 adequate assessments"

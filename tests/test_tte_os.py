@@ -7,40 +7,12 @@ Expected values are written out by hand, never computed by the code under test.
 
 from __future__ import annotations
 
-import datetime as dt
 
 from cart19.config import Config, OSConfig
 from cart19.engine.common import apply_cutoff
 from cart19.engine.tte import derive_adtte
 from cart19.schema import events_frame
-
-D = dt.date.fromisoformat
-
-
-def timeline(*records: tuple, subject: str = "S1") -> list[dict]:
-    """``(event, date[, result][, {extra columns}])`` -> rows; line = position + 2."""
-    rows = []
-    for record in records:
-        event, date, *rest = record
-        row = {"subject_id": subject, "event": event, "date": date}
-        for item in rest:
-            row.update(item if isinstance(item, dict) else {"result": item})
-        rows.append(row)
-    return rows
-
-
-def derive(rows: list[dict], config: Config | None = None) -> dict[str, dict]:
-    out = derive_adtte(events_frame(rows), config or Config())
-    return {r["PARAMCD"]: r for r in out.iter_rows(named=True)}
-
-
-def check(row: dict, **expected) -> None:
-    got = {k: row[k] for k in expected}
-    want = {k: D(v) if k in ("STARTDT", "ADT") else v for k, v in expected.items()}
-    assert got == want
-
-
-INFUSION = ("infusion", "2024-01-01")
+from tte_helpers import INFUSION, D, check, derive, timeline
 
 
 def test_death_in_window_is_an_os_event():

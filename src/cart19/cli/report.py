@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from cart19.cli.common import ConfigOpt, CutoffOpt, Env, InputArg, QuietOpt, atomic_write, command, parse_cutoff
+from cart19.cli.common import (
+    ConfigOpt,
+    CutoffOpt,
+    Env,
+    InputArg,
+    QuietOpt,
+    atomic_write,
+    command,
+    load_inputs,
+    parse_cutoff,
+)
 from cart19.errors import ExitCode
 
 HELP = """Write the safety review report: ONE self-contained HTML file (figures embedded, no
@@ -59,37 +69,22 @@ def register(app: typer.Typer) -> None:
             env.error(str(exc))
             return ExitCode.INVALID
 
-        from cart19.cli.common import load_config_or_exit
-        from cart19.engine.common import apply_cutoff, untreated_subject_count
-        from cart19.io.read import read_events
-
-        # As load_inputs, but keeping the warnings (the report lists them) and the file's SHA-256.
-        config = load_config_or_exit(config_path)
-        with env.progress("Reading and validating events"):
-            result = read_events(file, with_sha256=True)
-        warnings = [str(issue) for issue in result.warnings]
-        cut = apply_cutoff(result.events, cutoff_date)
-        if cut.set_aside:
-            warnings.append(f"{cut.set_aside} record(s) dated after the cutoff {cutoff_date} were set aside")
-        if cut.end_dates_cleared:
-            warnings.append(f"{cut.end_dates_cleared} AE end date(s) after the cutoff {cutoff_date} were treated as ongoing")
-        untreated = untreated_subject_count(cut.events)
-        if untreated:
-            warnings.append(f"{untreated} subject(s) without an infusion are outside the treated set and in no endpoint")
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, with_sha256=True)
+        warnings = list(inputs.warnings)
         if as_of_date is not None and cutoff_date is not None and as_of_date > cutoff_date:
-            warnings.append(f"the review date {as_of_date} is after the data cutoff {cutoff_date}: "
-                            "records after the cutoff were set aside")  # fmt: skip
-        for warning in warnings:
-            env.warn(warning)
+            late = (f"the review date {as_of_date} is after the data cutoff {cutoff_date}: "
+                    "records after the cutoff were set aside")  # fmt: skip
+            env.warn(late)
+            warnings.append(late)
 
         source = ReportSource(
             name="standard input" if file == "-" else file,
-            sha256=result.sha256,
+            sha256=inputs.sha256,
             cutoff=cutoff_date,
             as_of=as_of_date if as_of_date is not None else cutoff_date,
             warnings=tuple(warnings),
         )
         with env.progress("Writing the report"):
-            text = build_report(cut.events, config, source, generated=generated, title=title)
+            text = build_report(inputs.events, inputs.config, source, generated=generated, title=title)
         atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         return ExitCode.OK
