@@ -62,8 +62,11 @@ def _hits(frame: pl.DataFrame, column: str, message: pl.Expr) -> pl.DataFrame:
     )
 
 
-def _with_infusion(events: pl.DataFrame) -> pl.DataFrame:
-    return events.join(_first_date(events, "infusion", "_infusion"), on="subject_id", how="left")
+def _with_infusion(events: pl.DataFrame, kinds: list[str]) -> pl.DataFrame:
+    """The records of ``kinds`` (only: a join of millions of rows is the cost here) with their
+    subject's infusion date and line (null without an infusion)."""
+    infusion = _first_date(events, "infusion", "_infusion")
+    return events.filter(pl.col("event").is_in(kinds)).join(infusion, on="subject_id", how="left")
 
 
 # --------------------------------------------------------------------------- the checks
@@ -71,7 +74,7 @@ def _with_infusion(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def _assessment_before_infusion(events: pl.DataFrame) -> pl.DataFrame:
-    rows = _with_infusion(events).filter((pl.col("event") == "assessment") & (pl.col("date") < pl.col("_infusion")))
+    rows = _with_infusion(events, ["assessment"]).filter(pl.col("date") < pl.col("_infusion"))
     return _hits(rows, "date", pl.format(
         "a response assessment ({}) dated before the subject's infusion ({} on line {}): a pre-treatment "
         "(baseline) assessment, not a response to the infusion", pl.col("result"), pl.col("_infusion"),
@@ -95,16 +98,14 @@ def _relapse_without_response(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def _post_treatment_record_without_infusion(events: pl.DataFrame) -> pl.DataFrame:
-    rows = _with_infusion(events).filter(pl.col("event").is_in(list(POST_INFUSION_KINDS)) & pl.col("_infusion").is_null())
+    rows = _with_infusion(events, list(POST_INFUSION_KINDS)).filter(pl.col("_infusion").is_null())
     return _hits(rows, "event", pl.format(
         "a record of kind {} for a subject with no infusion: the subject is outside the treated set and this record is in "
         "no endpoint; is the infusion row missing?", pl.col("event")))  # fmt: skip
 
 
 def _lymphodepletion_after_infusion(events: pl.DataFrame) -> pl.DataFrame:
-    rows = _with_infusion(events).filter(
-        (pl.col("event") == "lymphodepletion") & (pl.col("date") > pl.col("_infusion"))
-    )
+    rows = _with_infusion(events, ["lymphodepletion"]).filter(pl.col("date") > pl.col("_infusion"))
     return _hits(rows, "date", pl.format(
         "lymphodepletion dated after the infusion ({} on line {}); lymphodepleting chemotherapy precedes the "
         "infusion", pl.col("_infusion"), pl.col("_infusion_line")))  # fmt: skip
@@ -112,7 +113,7 @@ def _lymphodepletion_after_infusion(events: pl.DataFrame) -> pl.DataFrame:
 
 def _before_infusion(kind: str, why: str) -> Callable[[pl.DataFrame], pl.DataFrame]:
     def check(events: pl.DataFrame) -> pl.DataFrame:
-        rows = _with_infusion(events).filter((pl.col("event") == kind) & (pl.col("date") < pl.col("_infusion")))
+        rows = _with_infusion(events, [kind]).filter(pl.col("date") < pl.col("_infusion"))
         return _hits(rows, "date", pl.format(f"{kind} dated before the infusion ({{}} on line {{}}); {why}",
                                              pl.col("_infusion"), pl.col("_infusion_line")))  # fmt: skip
 
@@ -149,8 +150,10 @@ def _records_after_withdrawal(events: pl.DataFrame) -> pl.DataFrame:
 
 def _duplicate_records(events: pl.DataFrame) -> pl.DataFrame:
     content = [c for c in events.columns if c != "line"]
+    # candidates first (same subject, kind and date: cheap to hash), then every cell
+    candidates = events.filter(pl.struct("subject_id", "event", "date").is_duplicated())
     rows = (
-        events.with_columns(pl.col("line").min().over(content, mapping_strategy="group_to_rows").alias("_first"))
+        candidates.with_columns(pl.col("line").min().over(content, mapping_strategy="group_to_rows").alias("_first"))
         .filter(pl.col("line") != pl.col("_first"))
     )
     return _hits(rows, "event", pl.format("the same record as line {} (every cell equal): entered twice?",
