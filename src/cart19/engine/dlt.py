@@ -130,17 +130,23 @@ def treated_aes(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def ae_records(events: pl.DataFrame, config: Config, *, aes: pl.DataFrame | None = None) -> pl.DataFrame:
+def ae_records(
+    events: pl.DataFrame, config: Config, *, aes: pl.DataFrame | None = None, last_dates: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """The ``ae`` records of treated subjects, with the columns every DLT rule needs:
     ``infusion_date``, ``study_day`` (infusion = day 0), ``last_date`` (the subject's last
     record, AE end dates included), ``ongoing``, ``duration_days`` (``end_date - date + 1``; an
     ongoing AE lasts until the subject's last record), ``term_key``, ``soc_key``.
 
     ``aes``: a subset of :func:`treated_aes` to work on (default: all of them).
+    ``last_dates``: :func:`~cart19.engine.common.last_record_date` of ``events``, when the
+    caller has it already (a group-by over every record).
     """
     if aes is None:
         aes = treated_aes(events)
-    aes = aes.join(last_record_date(events), on="subject_id", how="left", maintain_order="left").with_columns(
+    if last_dates is None:
+        last_dates = last_record_date(events)
+    aes = aes.join(last_dates, on="subject_id", how="left", maintain_order="left").with_columns(
         pl.col("end_date").is_null().alias("ongoing"),
         ((pl.coalesce("end_date", "last_date") - pl.col("date")).dt.total_days() + 1).alias("duration_days"),
     )
@@ -227,23 +233,22 @@ class DLTReview:
         def iso(value: dt.date | None) -> str | None:
             return value.isoformat() if value is not None else None
 
-        subjects = []
-        for row in self.subjects.iter_rows(named=True):
-            subjects.append(
-                {
-                    "subject_id": row["subject_id"],
-                    "status": row["status"],
-                    "dlt_terms": row["dlt_terms"],
-                    "window_end": iso(row["window_end"]),
-                    "infusion_date": iso(row["infusion_date"]),
-                    "reason": row["reason"],
-                    "window_day": row["window_day"],
-                    "dlt_rules": row["dlt_rules"],
-                    "dlt_events": [
-                        {**event, "end_date": iso(event["end_date"])} for event in (row["dlt_events"] or [])
-                    ],
-                }
-            )
+        # dates to ISO text and the rows to dicts in polars (one Python dict per subject, built
+        # by to_dicts, instead of a Python loop over rows and their events)
+        text = pl.field("end_date").dt.to_string("%Y-%m-%d")
+        subjects = self.subjects.select(
+            "subject_id",
+            "status",
+            "dlt_terms",
+            pl.col("window_end").dt.to_string("%Y-%m-%d"),
+            pl.col("infusion_date").dt.to_string("%Y-%m-%d"),
+            "reason",
+            "window_day",
+            "dlt_rules",
+            pl.col("dlt_events")
+            .fill_null(pl.lit([], self.subjects.schema["dlt_events"]))
+            .list.eval(pl.element().struct.with_fields(text)),
+        ).to_dicts()
         return {
             "review_date": iso(self.review_date),
             "subjects": subjects,
@@ -268,18 +273,22 @@ def clopper_pearson(k: int, n: int, confidence_level: float) -> tuple[float | No
     """Exact (Clopper-Pearson) confidence interval of k/n; ``(None, None)`` when n = 0."""
     if n == 0:
         return None, None
-    from scipy.stats import binomtest
+    # the beta quantiles that scipy.stats.binomtest(k, n).proportion_ci(method="exact") finds by
+    # root-finding (equal to 1e-12); scipy.special imports in a fraction of scipy.stats' time
+    from scipy.special import betaincinv
 
-    ci = binomtest(k, n).proportion_ci(confidence_level=confidence_level, method="exact")
-    return float(ci.low), float(ci.high)
+    alpha = 1 - confidence_level
+    low = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, alpha / 2))
+    high = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1 - alpha / 2))
+    return low, high
 
 
 def posterior_exceedance(dlt: int, evaluable: int, threshold: float, prior_alpha: float, prior_beta: float) -> float:
     """P(true rate > threshold) under the Beta(prior_alpha + dlt, prior_beta + evaluable - dlt)
     posterior (the stopping rule of endpoints.md)."""
-    from scipy.stats import beta
+    from scipy.special import betaincc  # beta.sf, without importing scipy.stats
 
-    return float(beta.sf(threshold, prior_alpha + dlt, prior_beta + evaluable - dlt))
+    return float(betaincc(prior_alpha + dlt, prior_beta + evaluable - dlt, threshold))
 
 
 def _day_text(day: pl.Expr) -> pl.Expr:
@@ -311,7 +320,8 @@ def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = Non
     candidates = treated_aes(events).filter(
         pl.col("study_day").is_between(0, dlt_config.window_days) | (pl.col("grade") == 5)
     )
-    aes = flag_dlt_rules(ae_records(events, config, aes=candidates), config)
+    last_dates = last_record_date(events)
+    aes = flag_dlt_rules(ae_records(events, config, aes=candidates, last_dates=last_dates), config)
     qualifying = (
         aes.filter(pl.col("dlt"))
         .sort("subject_id", "date", "line")
@@ -354,7 +364,7 @@ def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = Non
     infusion = pl.col("infusion_date")
     evaluable_from = infusion + pl.duration(days=dlt_config.evaluable_through_day)
     subjects = (
-        treated.join(last_record_date(events), on="subject_id", how="left")
+        treated.join(last_dates, on="subject_id", how="left")
         .join(ends, on="subject_id", how="left")
         .join(per_subject_dlt, on="subject_id", how="left")
         .with_columns(
