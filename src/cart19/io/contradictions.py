@@ -227,8 +227,17 @@ def implausible_dates(raw: pl.DataFrame) -> list[Issue]:
                "give the real date, or leave end_date empty while an AE is ongoing")  # fmt: skip
     is_ae = pl.col("event").str.strip_chars().str.to_lowercase() == "ae"
     found = []
+    late_values = {}
+    for column in ("date", "end_date"):
+        # the pattern on the few thousand distinct values first: rows are scanned only when one is late
+        distinct = raw.lazy().select(pl.col(column).unique())
+        late_values[column] = distinct.filter(
+            (pl.col(column).str.extract(year, 1).cast(pl.Int32, strict=False) > LATEST_PLAUSIBLE_YEAR).fill_null(False)
+        ).collect().to_series()
+    if not any(values.len() for values in late_values.values()):
+        return []
     for column, where in (("date", pl.lit(True)), ("end_date", is_ae)):
-        late = pl.col(column).str.extract(year, 1).cast(pl.Int32, strict=False) > LATEST_PLAUSIBLE_YEAR
+        late = pl.col(column).is_in(pl.lit(late_values[column]).implode())
         found.append(_hits(raw.filter((where & late).fill_null(False)), column, pl.lit(message)))
     hits = pl.concat(found).sort("line", "column")
     return [Issue(line, column, value, message) for line, column, value, message in hits.iter_rows()]
