@@ -64,27 +64,18 @@ _FORMS = pl.Enum(["missing", "full", "month", "year", "bad"])
 
 
 def _prepare(raw: pl.DataFrame) -> pl.DataFrame:
-    """The raw table with trimmed cells and the helper columns every check uses.
-
-    The date forms and parses, and the canonical result, are computed once per distinct value
-    (a trial has a few thousand dates, a few dozen kind/result pairs) and joined back, instead
-    of three pattern matches and a parse on each of millions of rows."""
+    """The raw table with trimmed cells and the helper columns every check uses, in one
+    (lazy, parallel, common-subexpression-eliminated) pass."""
     stripped = [pl.col(c).str.strip_chars(STRIP_CHARS) for c in _TEXT_COLUMNS]
     no_subject = pl.col("subject_id").str.strip_chars(STRIP_CHARS).str.len_bytes().fill_null(0) == 0
-    base = (
+    return (
         raw.lazy()
         .with_columns(*stripped, no_subject.alias("_no_subject"))
         .with_columns([pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in _TEXT_COLUMNS])
-        .with_columns(pl.col("event").str.to_lowercase().alias("_kind"))
+        .with_columns(pl.col("event").str.to_lowercase().alias("_kind"), *_date_parts("date"), *_date_parts("end_date"))
+        .with_columns(_canonical_result().alias("_result"))
         .collect()
     )
-    frame = base.lazy()
-    for name in ("date", "end_date"):
-        parts = base.lazy().select(pl.col(name).unique()).with_columns(_date_parts(name))
-        frame = frame.join(parts, on=name, how="left", nulls_equal=True, maintain_order="left")
-    results = base.lazy().select("_kind", "result").unique().with_columns(_canonical_result().alias("_result"))
-    frame = frame.join(results, on=["_kind", "result"], how="left", nulls_equal=True, maintain_order="left")
-    return frame.collect()
 
 
 def _canonical_result() -> pl.Expr:
