@@ -270,25 +270,25 @@ class DLTReview:
 
 
 def clopper_pearson(k: int, n: int, confidence_level: float) -> tuple[float | None, float | None]:
-    """Exact (Clopper-Pearson) confidence interval of k/n; ``(None, None)`` when n = 0."""
+    """Exact (Clopper-Pearson) confidence interval of k/n, from scipy's ``binomtest``
+    (``proportion_ci(method="exact")``); ``(None, None)`` when n = 0.
+
+    scipy.stats is imported here, not at module level: only check-dlt and report pay for it.
+    """
     if n == 0:
         return None, None
-    # the beta quantiles that scipy.stats.binomtest(k, n).proportion_ci(method="exact") finds by
-    # root-finding (equal to 1e-12); scipy.special imports in a fraction of scipy.stats' time
-    from scipy.special import betaincinv
+    from scipy.stats import binomtest
 
-    alpha = 1 - confidence_level
-    low = 0.0 if k == 0 else float(betaincinv(k, n - k + 1, alpha / 2))
-    high = 1.0 if k == n else float(betaincinv(k + 1, n - k, 1 - alpha / 2))
-    return low, high
+    interval = binomtest(k, n).proportion_ci(confidence_level=confidence_level, method="exact")
+    return float(interval.low), float(interval.high)
 
 
 def posterior_exceedance(dlt: int, evaluable: int, threshold: float, prior_alpha: float, prior_beta: float) -> float:
     """P(true rate > threshold) under the Beta(prior_alpha + dlt, prior_beta + evaluable - dlt)
-    posterior (the stopping rule of endpoints.md)."""
-    from scipy.special import betaincc  # beta.sf, without importing scipy.stats
+    posterior (the stopping rule of endpoints.md), from scipy's ``beta.sf``."""
+    from scipy.stats import beta
 
-    return float(betaincc(prior_alpha + dlt, prior_beta + evaluable - dlt, threshold))
+    return float(beta.sf(threshold, prior_alpha + dlt, prior_beta + evaluable - dlt))
 
 
 def _day_text(day: pl.Expr) -> pl.Expr:
