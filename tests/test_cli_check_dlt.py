@@ -111,3 +111,28 @@ def test_safety_warnings_go_to_standard_error(write_csv):
 def test_a_bad_as_of_date_is_a_usage_error():
     result = run_cli("check-dlt", EXAMPLE, "--as-of", "2024-13-01")
     assert result.exit_code == 2
+
+
+def test_safety_warnings_on_stderr_are_capped_but_json_keeps_them_all(tmp_path):
+    """25 subjects whose grade 4 neutropenia is unassessable (death on day 5): 25 warnings in
+    the JSON, 20 on standard error and one line counting the other 5."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from cart19.cli import app
+
+    lines = ["subject_id,event,date,end_date,grade,term,soc,serious,related,result"]
+    for i in range(25):
+        s = f"S{i:02d}"
+        lines += [f"{s},infusion,2024-01-01,,,,,,,",
+                  f"{s},ae,2024-01-02,,4,Neutrophil count decreased,Investigations,N,Y,",
+                  f"{s},death,2024-01-06,,,,,,,disease"]  # fmt: skip
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["check-dlt", str(path), "--format", "json"])
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)["warnings"]) == 25
+    printed = [line for line in result.stderr.splitlines() if line.startswith("warning: S")]
+    assert len(printed) == 20
+    assert "warning: ... and 5 more safety warnings (--format json lists them all)" in result.stderr.splitlines()

@@ -137,6 +137,10 @@ def verdict_lines(review: DLTReview) -> list[str]:
     return [subjects, rate, rule]
 
 
+#: Safety warnings printed on standard error; the JSON output carries all of them.
+_LISTED_WARNINGS = 20
+
+
 def register(app: typer.Typer) -> None:
     @app.command("check-dlt", help=HELP)
     @command
@@ -169,8 +173,11 @@ def register(app: typer.Typer) -> None:
             review = dlt_review(inputs.events, inputs.config, review_date)
         if review.set_aside:
             env.warn(f"{review.set_aside} record(s) dated after the review date {review_date} were set aside")
-        for warning in review.warnings:
+        for warning in review.warnings[:_LISTED_WARNINGS]:
             env.warn(warning)
+        if len(review.warnings) > _LISTED_WARNINGS:
+            env.warn(f"... and {len(review.warnings) - _LISTED_WARNINGS} more safety warnings "
+                     "(--format json lists them all)")  # fmt: skip
 
         if chosen is Format.json:
             text = json.dumps(review.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
