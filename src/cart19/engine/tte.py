@@ -259,6 +259,13 @@ def _first_by_subject(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     )
 
 
+def _latest_by_subject(frame: pl.DataFrame, date: str) -> pl.DataFrame:
+    """Each subject's row with the latest ``date`` (ties: the lower input line): one group
+    maximum and a semi join instead of a sort of the whole frame."""
+    latest = frame.join(frame.group_by("subject_id").agg(pl.col(date).max()), on=["subject_id", date], how="semi")
+    return latest.join(latest.group_by("subject_id").agg(_LINE.min()), on=["subject_id", "line"], how="semi")
+
+
 @dataclass(frozen=True)
 class FollowUp:
     """The records of treated subjects inside one endpoint's window, and the "response to the
@@ -356,10 +363,12 @@ def os_parameter(records: pl.DataFrame, config: Config) -> Parameter:
     deaths = records.filter((pl.col("event") == "death") & in_window)
     death = source(deaths, description=pl.format("Death ({})", pl.col("result")), priority=1)
 
-    # last known alive: every record's date, and every AE end date, inside the window
-    alive_dates = source(records.filter(in_window), description="Last known alive", priority=2)
+    # last known alive: the latest record date, and the latest AE end date, inside the window
+    # (each reduced to its one candidate per subject: the latest of a censoring source is the
+    # only one the chooser can pick, and it is before the start date only when all are)
+    alive_dates = source(_latest_by_subject(records.filter(in_window), "date"), description="Last known alive", priority=2)
     alive_ends = source(
-        records.filter(pl.col("end_date").is_not_null() & (pl.col("end_date") <= pl.col("window_end"))),
+        _latest_by_subject(records.filter(pl.col("end_date") <= pl.col("window_end")), "end_date"),
         description="Last known alive (AE end date)",
         date=pl.col("end_date"),
         imputed=pl.lit(False),
