@@ -585,7 +585,7 @@ def efs_parameters(records: pl.DataFrame, config: Config, fu: FollowUp) -> list[
         description=pl.format("Death ({})", pl.col("result")),
         priority=_DEATH,
     )
-    last_assessment = source(fu.counted.filter(_is_adequate()), description="Last adequate assessment", priority=1)
+    last_assessment = source(_latest_by_subject(fu.counted.filter(_is_adequate()), "date"), description="Last adequate assessment", priority=1)
     at_start = source(
         population,
         description="No adequate assessment: censored at the start date",
@@ -675,8 +675,9 @@ def dor_parameter(config: Config, fu: FollowUp) -> Parameter:
         priority=3,
     )
     last_assessment = source(
-        records.filter(
-            (pl.col("event") == "assessment") & (_DATE > pl.col("infusion_date")) & _is_adequate() & observed
+        _latest_by_subject(
+            records.filter((pl.col("event") == "assessment") & (_DATE > pl.col("infusion_date")) & _is_adequate() & observed),
+            "date",
         ),
         description="Last adequate assessment",
         priority=1,
@@ -689,19 +690,26 @@ def dor_parameter(config: Config, fu: FollowUp) -> Parameter:
 # --------------------------------------------------------------------------------------------
 
 
+#: The kinds of record the EFS and DOR rules (and :func:`follow_up`) look at.
+_EFS_DOR_KINDS = ("infusion", "assessment", "relapse", "death", "new_therapy", "hsct", "end_of_treatment")
+
+
 def tte_parameters(events: pl.DataFrame, config: Config) -> list[Parameter]:
     """Every parameter of the dataset, in the configured order: OS, each EFS parameter, DOR."""
     records = timeline(events)
+    # EFS and DOR read only these kinds of record (OS reads every record: last known alive)
+    kinds = {*_EFS_DOR_KINDS, config.efs.origin_event}
+    used = records.filter(pl.col("event").is_in(sorted(kinds)))
     windows: dict[int, FollowUp] = {}
 
     def window(days: int) -> FollowUp:
         if days not in windows:
-            windows[days] = follow_up(records, days, config.response_sets.response)
+            windows[days] = follow_up(used, days, config.response_sets.response)
         return windows[days]
 
     return [
         os_parameter(records, config),
-        *efs_parameters(records, config, window(config.efs.window_days)),
+        *efs_parameters(used, config, window(config.efs.window_days)),
         dor_parameter(config, window(config.dor.window_days)),
     ]
 
