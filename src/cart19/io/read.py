@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import mmap
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +22,9 @@ import polars as pl
 
 from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
-from cart19.io.validate import validate_raw
+from cart19.io.validate import EVERY_COLUMN, impute, raw_errors, scan_events, validate_raw
 from cart19.model import COLUMNS
+from cart19.schema import EVENTS_SCHEMA
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"
@@ -65,6 +68,12 @@ def read_events(source: str | Path, *, stdin: BinaryIO | None = None, with_sha25
     Raises :class:`InputError` listing every problem when the file is not valid.
     """
     source = str(source)
+    if source != "-" and Path(source).suffix.lower() not in PARQUET_SUFFIXES:
+        streamed = _read_plain_csv(source)
+        if streamed is not None:
+            events, issues = streamed
+            digest = _file_sha256(source) if with_sha256 else None
+            return _finish(source, events, issues, digest)
     data = _read_source_bytes(source, stdin)
     is_parquet = source != "-" and Path(source).suffix.lower() in PARQUET_SUFFIXES
     # Parquet on standard input (or under another name) is recognised by its magic bytes.
@@ -74,12 +83,122 @@ def read_events(source: str | Path, *, stdin: BinaryIO | None = None, with_sha25
         raw, warnings = csv_raw(source, data)
     events, issues = validate_raw(raw)
     issues = warnings + issues + implausible_dates(raw)
+    digest = hashlib.sha256(data).hexdigest() if with_sha256 else None
+    del data, raw
+    return _finish(source, events, issues, digest)
+
+
+def _finish(source: str, events: pl.DataFrame, issues: list[Issue], digest: str | None) -> ReadResult:
     if not any(i.severity == "error" for i in issues):  # timelines: docs/data-checks.md
         issues += contradiction_warnings(events)
     if any(i.severity == "error" for i in issues):
         raise InputError(source, issues)
-    digest = hashlib.sha256(data).hexdigest() if with_sha256 else None
     return ReadResult(events=events, warnings=[i for i in issues if i.severity == "warning"], sha256=digest)
+
+
+def _file_sha256(source: str) -> str:
+    with open(source, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+# --------------------------------------------------------------------------- streaming path
+# When a CSV file has one record per physical line (no quoted field holds a line break),
+# record i is on line i + 2 and polars can stream it: the all-text table of a large file
+# never exists in full. Anything else (a quoted line break, lone CR line breaks, a BOM, a
+# header or record polars cannot read ...) takes the eager path below, which diagnoses it.
+
+_CHUNK = 1 << 24
+
+
+def _plain_csv_header(source: str) -> tuple[list[str], int | None] | None:
+    """The header of a CSV file the streaming path can read and, when the file has quotes,
+    how many records it must yield to have one per line (None: it has no quote, so it does).
+    None when the file needs the eager path."""
+    try:
+        with open(source, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            head = view[:65536]
+            if head.startswith(b"\xef\xbb\xbf") or head[:4] == PARQUET_MAGIC or b"\x00" in head:
+                return None
+            if view.find(b"\r") >= 0 and re.search(rb"\r(?!\n)", view):  # type: ignore[call-overload]
+                return None  # lone CR line breaks: csv_raw reads these with Python's csv module
+            end = view.find(b"\n")
+            first = view[:end] if end >= 0 else view[:]
+            records = None
+            if view.find(b'"') >= 0:
+                # a quoted field may hold a line break: the records are one per line when polars
+                # reads as many records as there are lines after the header (blank lines included)
+                size = len(view)
+                breaks = sum(view[i : i + _CHUNK].count(b"\n") for i in range(0, size, _CHUNK))
+                records = breaks + (0 if view[size - 1 : size] == b"\n" else 1) - 1
+    except (OSError, ValueError):  # no such file, a folder, an empty file ...: the eager path says what
+        return None
+    if not first.strip():
+        return None
+    header = _header_of(first)
+    return None if not header else (header, records)
+
+
+def _scan(source: str) -> pl.LazyFrame:
+    return pl.scan_csv(source, infer_schema=False, has_header=True, encoding="utf8", raise_if_empty=True,
+                       quote_char='"').with_row_index("_row")  # fmt: skip
+
+
+def _scan_raw(source: str, header: list[str]) -> tuple[pl.LazyFrame, list[Issue]] | None:
+    """The lazy raw table (``line`` + the format's columns as text) and the header's warnings;
+    None when the header has an error (the eager path reports it)."""
+    names, issues = _normalise_header(header, source)
+    if issues or any(c not in names for c in ("subject_id", "event", "date")):
+        return None
+    scan = _scan(source)
+    read_names = scan.collect_schema().names()[1:]
+    if len(read_names) != len(names):
+        return None
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown:
+        issues.append(Issue(1, ", ".join(unknown), None,
+                            "column(s) not in the format are kept out of the derivations", "warning"))  # fmt: skip
+    return scan.select(_raw_columns(dict(zip(names, read_names, strict=True)))), issues
+
+
+def _raw_columns(read_name: dict[str, str]) -> list[pl.Expr]:
+    """``line`` and the format's columns from a scan (``read_name``: column -> name polars gave it)."""
+    return [(pl.col("_row").cast(pl.Int64) + 2).alias("line")] + [
+        pl.col(read_name[c]).alias(c) if c in read_name else pl.lit(None, pl.String).alias(c) for c in COLUMNS
+    ]
+
+
+def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue]] | None:
+    """Events and issues of a CSV file read by streaming, or None when the file needs the eager path."""
+    plain = _plain_csv_header(source)
+    if plain is None:
+        return None
+    header, records = plain
+    scanned_raw = _scan_raw(source, header)
+    if scanned_raw is None:
+        return None
+    raw, header_warnings = scanned_raw
+    try:
+        scanned = scan_events(raw)
+    except pl.exceptions.PolarsError:  # e.g. a record with too many fields, bytes that are not UTF-8
+        return None
+    if records is not None and scanned.records != records:  # a quoted line break: lines != records
+        return None
+    issues = header_warnings + scanned.warnings
+    if scanned.suspects.len():
+        # the raw text of the suspect records only, for the messages (values as written)
+        names, _ = _normalise_header(header, source)
+        read_names = _scan(source).collect_schema().names()[1:]
+        rows = (scanned.suspects - 2).cast(pl.UInt32)
+        suspects = (
+            _scan(source)
+            .filter(pl.col("_row").is_in(rows.implode()))
+            .select(_raw_columns(dict(zip(names, read_names, strict=True))))
+            .collect(engine="streaming", optimizations=EVERY_COLUMN)
+        )
+        errors = raw_errors(suspects) + implausible_dates(suspects)
+        if errors:
+            return pl.DataFrame(schema=EVENTS_SCHEMA), issues + errors
+    return impute(scanned.events), issues
 
 
 # --------------------------------------------------------------------------- raw tables

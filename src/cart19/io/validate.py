@@ -8,6 +8,8 @@ two together); the file-level rules (two infusions, records after death) are her
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from cart19.errors import Issue
@@ -63,29 +65,35 @@ def _date_parts(name: str) -> list[pl.Expr]:
 _FORMS = pl.Enum(["missing", "full", "month", "year", "bad"])
 
 
-def _prepare(raw: pl.DataFrame) -> pl.DataFrame:
-    """The raw table with trimmed cells and the helper columns every check uses, in one
-    (lazy, parallel, common-subexpression-eliminated) pass."""
+def _prepare_lazy(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """The raw table with trimmed cells and the helper columns every check uses."""
     stripped = [pl.col(c).str.strip_chars(STRIP_CHARS) for c in _TEXT_COLUMNS]
     no_subject = pl.col("subject_id").str.strip_chars(STRIP_CHARS).str.len_bytes().fill_null(0) == 0
     return (
-        raw.lazy()
-        .with_columns(*stripped, no_subject.alias("_no_subject"))
+        raw.with_columns(*stripped, no_subject.alias("_no_subject"))
         .with_columns([pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in _TEXT_COLUMNS])
         .with_columns(pl.col("event").str.to_lowercase().alias("_kind"), *_date_parts("date"), *_date_parts("end_date"))
         .with_columns(_canonical_result().alias("_result"))
-        .collect()
     )
 
 
+def _prepare(raw: pl.DataFrame) -> pl.DataFrame:
+    """:func:`_prepare_lazy` in one (lazy, parallel, common-subexpression-eliminated) pass."""
+    return _prepare_lazy(raw.lazy()).collect()
+
+
 def _canonical_result() -> pl.Expr:
-    """The canonical spelling of ``result`` for its kind, null where it is not in the list."""
+    """The canonical spelling of ``result`` for its kind, null where it is not in the list.
+
+    A chain of comparisons, not ``replace_strict``: polars' streaming engine runs a
+    ``replace_strict`` next to other columns in memory, on the whole table."""
     folded = pl.col("result").str.to_lowercase()
-    expr = pl.lit(None, pl.String)
+    expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
     for kind, allowed in RESULTS_BY_KIND.items():
-        mapping = {a.lower(): a for a in allowed}
-        expr = pl.when(pl.col("_kind") == kind).then(folded.replace_strict(mapping, default=None)).otherwise(expr)
-    return expr
+        is_kind = pl.col("_kind") == kind
+        for spelling in allowed:
+            expr = expr.when(is_kind & (folded == spelling.lower())).then(pl.lit(spelling))
+    return expr.otherwise(pl.lit(None, pl.String))
 
 
 def _record_checks() -> list[tuple[str, pl.Expr, pl.Expr | str]]:
@@ -185,13 +193,19 @@ def _file_checks(frame: pl.DataFrame) -> list[pl.DataFrame]:
     return found
 
 
-def _warnings(frame: pl.DataFrame) -> list[Issue]:
-    """Values that the format ignores: said once per column, with a count and the first line."""
-    warnings: list[Issue] = []
+def _ignored_rules() -> list[tuple[str, pl.Expr, str]]:
+    """(column, rows where the format ignores it, warning text) for every ignored value."""
     not_ae = (pl.col("_kind") != "ae") & pl.col("_kind").is_in(list(EVENT_KINDS))
     ignored = [(c, not_ae, f"{c} is for ae rows only") for c in AE_ONLY_COLUMNS]
     no_result = pl.col("_kind").is_in([k for k in EVENT_KINDS if k not in RESULTS_BY_KIND])
     ignored.append(("result", no_result, "result is only for assessment, relapse and death rows"))
+    return ignored
+
+
+def _warnings(frame: pl.DataFrame) -> list[Issue]:
+    """Values that the format ignores: said once per column, with a count and the first line."""
+    warnings: list[Issue] = []
+    ignored = _ignored_rules()
     counts = frame.select(
         pl.concat_list(
             (where & pl.col(column).is_not_null()).fill_null(False).sum(),
@@ -209,7 +223,7 @@ def _warnings(frame: pl.DataFrame) -> list[Issue]:
     return warnings
 
 
-def _impute(events: pl.DataFrame) -> pl.DataFrame:
+def impute(events: pl.DataFrame) -> pl.DataFrame:
     """events-format.md: "an AE onset YYYY-MM becomes the first day of the month, or the
     infusion date when that month holds the infusion ...; a death YYYY-MM becomes the first
     day of the month, or the subject's last other dated record if that is later. Every
@@ -247,13 +261,35 @@ def _impute(events: pl.DataFrame) -> pl.DataFrame:
     return frame.select(events.columns)
 
 
-def validate_raw(raw: pl.DataFrame) -> tuple[pl.DataFrame, list[Issue]]:
-    """Check a raw text table (``line`` + the format's columns) and build the canonical frame.
+def _yes_no(upper: pl.Expr) -> pl.Expr:
+    """``Y`` -> True, ``N`` -> False, anything else -> null (no ``replace_strict``: see
+    :func:`_canonical_result`)."""
+    return pl.when(upper == "Y").then(pl.lit(True)).when(upper == "N").then(pl.lit(False)).otherwise(pl.lit(None, pl.Boolean))
 
-    Returns ``(events, issues)``; ``events`` is meaningful only when no issue is an error.
-    """
-    frame = _prepare(raw)
-    rows = frame.filter(~_BLANK)
+
+def _canonical() -> list[pl.Expr]:
+    """The canonical columns (:data:`EVENTS_SCHEMA`, before imputation) of a prepared table."""
+    is_ae = pl.col("_kind") == "ae"
+    return [
+        pl.col("line").cast(pl.Int64),
+        pl.col("subject_id"),
+        pl.col("_kind").alias("event"),
+        pl.col("_date_lo").alias("date"),
+        (pl.col("_date_form") == "month").alias("date_imputed"),
+        pl.when(is_ae).then(pl.col("_end_date_lo")).alias("end_date"),
+        pl.when(is_ae).then(pl.col("grade").cast(pl.Int8, strict=False)).alias("grade"),
+        pl.when(is_ae).then(pl.col("term")).alias("term"),
+        pl.when(is_ae).then(pl.col("soc")).alias("soc"),
+        *[
+            pl.when(is_ae).then(_yes_no(pl.col(f).str.to_uppercase())).alias(f)
+            for f in ("serious", "related")
+        ],
+        pl.col("_result").alias("result"),
+    ]  # fmt: skip
+
+
+def _errors(rows: pl.DataFrame) -> list[Issue]:
+    """Every record-level and file-level error of a prepared table without blank rows, by line."""
     checks = _record_checks()
     # one parallel pass says which checks fire; only those are turned into issues
     fired = rows.select([condition.fill_null(False).any().alias(str(i)) for i, (_, condition, _) in enumerate(checks)])
@@ -264,27 +300,147 @@ def validate_raw(raw: pl.DataFrame) -> tuple[pl.DataFrame, list[Issue]]:
     ]
     found.extend(_file_checks(rows))
     issue_frame = pl.concat(found, how="vertical").sort("line", "column", "message")
-    issues = [Issue(line, column, value, message) for line, column, value, message in issue_frame.iter_rows()]
+    return [Issue(line, column, value, message) for line, column, value, message in issue_frame.iter_rows()]
+
+
+def raw_errors(raw: pl.DataFrame) -> list[Issue]:
+    """The errors :func:`validate_raw` finds in a raw text table (not its warnings)."""
+    return _errors(_prepare(raw).filter(~_BLANK))
+
+
+def validate_raw(raw: pl.DataFrame) -> tuple[pl.DataFrame, list[Issue]]:
+    """Check a raw text table (``line`` + the format's columns) and build the canonical frame.
+
+    Returns ``(events, issues)``; ``events`` is meaningful only when no issue is an error.
+    """
+    frame = _prepare(raw)
+    rows = frame.filter(~_BLANK)
+    issues = _errors(rows)
     warnings = _warnings(frame)
     if issues:
         return pl.DataFrame(schema=EVENTS_SCHEMA), warnings + issues
-    events = rows.select(
-        pl.col("line"),
-        pl.col("subject_id"),
-        pl.col("_kind").alias("event"),
-        pl.col("_date_lo").alias("date"),
-        (pl.col("_date_form") == "month").alias("date_imputed"),
-        pl.when(pl.col("_kind") == "ae").then(pl.col("_end_date_lo")).alias("end_date"),
-        pl.when(pl.col("_kind") == "ae").then(pl.col("grade").cast(pl.Int8, strict=False)).alias("grade"),
-        pl.when(pl.col("_kind") == "ae").then(pl.col("term")).alias("term"),
-        pl.when(pl.col("_kind") == "ae").then(pl.col("soc")).alias("soc"),
-        *[
-            pl.when(pl.col("_kind") == "ae").then(pl.col(f).str.to_uppercase().replace_strict({"Y": True, "N": False},
-                                                                                              default=None,
-                                                                                              return_dtype=pl.Boolean)).alias(f)
-            for f in ("serious", "related")
-        ],
-        pl.col("_result").alias("result"),
-    )  # fmt: skip
-    events = _impute(events.cast(EVENTS_SCHEMA))  # type: ignore[arg-type]
+    events = rows.select(_canonical())
+    events = impute(events.cast(EVENTS_SCHEMA))  # type: ignore[arg-type]
     return events, warnings
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+#: After a year in this range a date is implausible (``contradictions.LATEST_PLAUSIBLE_YEAR``).
+_LATE_YEAR = 2199
+
+
+#: Collect a scan with every column of the file read: polars checks a record's field count
+#: only when it parses the whole record (a projection of some columns reads past extra fields).
+EVERY_COLUMN = pl.QueryOptFlags(projection_pushdown=False)
+
+
+@dataclass
+class Scanned:
+    """What one streaming pass over a raw table yields (:func:`scan_events`)."""
+
+    #: the canonical rows (blank rows dropped), before imputation
+    events: pl.DataFrame
+    #: the warnings :func:`validate_raw` gives for the same table
+    warnings: list[Issue]
+    #: lines of the records that may hold an error: the full checks run on these only
+    suspects: pl.Series
+    #: how many records the table has (blank ones included)
+    records: int
+
+
+def scan_events(raw: pl.LazyFrame) -> Scanned:
+    """The checks of :func:`validate_raw` in one streaming pass over a lazy raw table (``line``
+    + the format's columns), so that the raw text never exists in full: each row keeps its
+    canonical values, whether any record-level rule fails on it (one flag, not which rule),
+    and which ignored values it holds (for the warnings).
+
+    ``suspects`` is a superset of the lines with an error: the records that fail a
+    record-level rule or hold a date after :data:`_LATE_YEAR`, and every record of a
+    subject with two infusions or deaths, or a record after a death. Running
+    :func:`raw_errors` and ``implausible_dates`` on the raw rows of these lines finds exactly
+    the errors of the whole table: the file-level rules look at one subject's records only.
+    """
+    checks = _record_checks()
+    any_error = pl.any_horizontal([condition.fill_null(False) for _, condition, _ in checks])
+    # implausible_dates' pattern matches a date that fails a record-level rule or is a real day after _LATE_YEAR
+    late = (pl.col("_date_lo").dt.year() > _LATE_YEAR) | (
+        (pl.col("_kind") == "ae") & (pl.col("_end_date_lo").dt.year() > _LATE_YEAR)
+    )
+    ignored = pl.sum_horizontal(
+        (where & pl.col(column).is_not_null()).fill_null(False).cast(pl.UInt8) * (1 << bit)
+        for bit, (column, where, _) in enumerate(_ignored_rules())
+    ).cast(pl.UInt8)
+    frame = (
+        _prepare_lazy(raw)
+        .select(
+            *_canonical(),
+            _BLANK.alias("_blank"),
+            (any_error | late.fill_null(False)).alias("_error"),
+            pl.col("_no_subject"),
+            ignored.alias("_ignored"),
+        )
+        .collect(engine="streaming", optimizations=EVERY_COLUMN)
+    )
+    warnings = _scanned_warnings(frame)
+    records = frame.height
+    if frame.select(pl.col("_blank").any()).item():
+        frame = frame.filter(~pl.col("_blank"))
+    suspects = _suspect_lines(frame)
+    events = frame.drop("_blank", "_error", "_no_subject", "_ignored")
+    return Scanned(events=events.cast(EVENTS_SCHEMA), warnings=warnings, suspects=suspects,
+                   records=records)  # type: ignore[arg-type]
+
+
+def _scanned_warnings(frame: pl.DataFrame) -> list[Issue]:
+    """:func:`_warnings` from the flags of :func:`scan_events`."""
+    rules = _ignored_rules()
+    hit = [(pl.col("_ignored") & (1 << bit)) != 0 for bit in range(len(rules))]
+    stats = frame.select(
+        *[pl.concat_list(h.sum(), pl.col("line").filter(h).min()).alias(str(bit)) for bit, h in enumerate(hit)],
+        pl.concat_list(pl.col("_blank").sum(), pl.col("line").filter(pl.col("_blank")).min()).alias("blank"),
+    ).row(0)
+    warnings: list[Issue] = []
+    for (column, _, text), (count, first) in zip(rules, stats[:-1], strict=True):
+        if count:
+            warnings.append(Issue(first, column, None, f"{text}: given on {count} other row(s), ignored", "warning"))
+    count, first = stats[-1]
+    if count:
+        warnings.append(Issue(first, None, None, f"{count} blank row(s) skipped", "warning"))
+    return warnings
+
+
+def _suspect_lines(frame: pl.DataFrame) -> pl.Series:
+    """The lines :func:`scan_events` calls suspects (see there), in order."""
+    valid = (
+        frame.lazy()
+        .filter(~pl.col("_no_subject") & pl.col("event").is_in(list(EVENT_KINDS)) & pl.col("date").is_not_null())
+        .select("subject_id", "event", "date", "date_imputed", "end_date")
+    )
+    twice = (
+        valid.filter(pl.col("event").is_in(["infusion", "death"]))
+        .group_by("subject_id", "event")
+        .len()
+        .filter(pl.col("len") > 1)
+        .select("subject_id")
+    )
+    # with one death per subject (two are suspect already) its latest possible day
+    death_hi = pl.when(pl.col("date_imputed")).then(pl.col("date").dt.month_end()).otherwise(pl.col("date"))
+    deaths = (
+        valid.filter(pl.col("event") == "death").group_by("subject_id").agg(death_hi.min().alias("_death_hi"))
+    )
+    after = (
+        valid.filter(pl.col("event") != "death")
+        .join(deaths, on="subject_id", how="inner")
+        .filter(
+            (pl.col("date") > pl.col("_death_hi"))
+            | ((pl.col("event") == "ae") & (pl.col("end_date") > pl.col("_death_hi"))).fill_null(False)
+        )
+        .select("subject_id")
+    )
+    subjects = pl.concat([twice, after]).unique().collect().to_series()
+    suspect = pl.col("_error")
+    if subjects.len():
+        suspect = suspect | pl.col("subject_id").is_in(subjects.implode()).fill_null(False)
+    return frame.filter(suspect)["line"]
