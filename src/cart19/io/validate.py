@@ -234,12 +234,22 @@ def impute(events: pl.DataFrame) -> pl.DataFrame:
     """
     if not events.select(pl.col("date_imputed").any()).item():
         return events
+    # only the records of subjects with an imputed date change (and only their date): the
+    # rule runs on those records and the new dates are written back into a copy of ``date``
+    imputed = events.filter(pl.col("date_imputed")).select(pl.col("subject_id").unique())
+    frame = (
+        events.lazy()
+        .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_index"), "subject_id", "event", "date", "end_date",
+                "date_imputed")
+        .filter(pl.col("subject_id").is_in(imputed.to_series().implode(), nulls_equal=True))
+        .collect()
+    )  # fmt: skip
     infusion = (
-        events.filter(pl.col("event") == "infusion")
+        frame.filter(pl.col("event") == "infusion")
         .group_by("subject_id")
         .agg(pl.col("date").min().alias("_infusion"))
     )
-    frame = events.join(infusion, on="subject_id", how="left")
+    frame = frame.join(infusion, on="subject_id", how="left", maintain_order="left")
     same_month = pl.col("_infusion").dt.truncate("1mo") == pl.col("date")
     ae_date = (
         pl.when(same_month & pl.col("_infusion").is_not_null())
@@ -258,7 +268,7 @@ def impute(events: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("date"))
         .alias("date")
     )
-    return frame.select(events.columns)
+    return events.with_columns(events["date"].scatter(frame["_index"], frame["date"]))
 
 
 def _yes_no(upper: pl.Expr) -> pl.Expr:
