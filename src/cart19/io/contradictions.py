@@ -46,9 +46,11 @@ _HIT_SCHEMA = {"line": pl.Int64, "column": pl.String, "value": pl.String, "messa
 def _first_date(events: pl.DataFrame, kind: str, name: str) -> pl.DataFrame:
     """Per subject: the earliest date (and its line) of ``kind`` -> ``subject_id, {name}, {name}_line``."""
     return (
-        events.filter(pl.col("event") == kind)
+        events.lazy()
+        .filter(pl.col("event") == kind)
         .group_by("subject_id")
         .agg(pl.col("date").min().alias(name), pl.col("line").sort_by("date", "line").first().alias(f"{name}_line"))
+        .collect()
     )
 
 
@@ -66,7 +68,9 @@ def _with_infusion(events: pl.DataFrame, kinds: list[str]) -> pl.DataFrame:
     """The records of ``kinds`` (only: a join of millions of rows is the cost here) with their
     subject's infusion date and line (null without an infusion)."""
     infusion = _first_date(events, "infusion", "_infusion")
-    return events.filter(pl.col("event").is_in(kinds)).join(infusion, on="subject_id", how="left")
+    # the columns the checks read only: a filter of every column copied ~1.6 GiB at 1M subjects
+    rows = events.select("line", "subject_id", "event", "date", "result").filter(pl.col("event").is_in(kinds))
+    return rows.join(infusion, on="subject_id", how="left")
 
 
 # --------------------------------------------------------------------------- the checks
@@ -135,7 +139,9 @@ def _infusion_before_enrolment(events: pl.DataFrame) -> pl.DataFrame:
 
 def _records_after_withdrawal(events: pl.DataFrame) -> pl.DataFrame:
     withdrawal = _first_date(events, "withdrawal", "_withdrawal")
-    joined = events.join(withdrawal, on="subject_id", how="inner").filter(
+    joined = events.select("line", "subject_id", "event", "date", "end_date").join(
+        withdrawal, on="subject_id", how="inner"
+    ).filter(
         ~pl.col("event").is_in(["withdrawal", "death"])  # survival status may come from registries
     )
     later_date = joined.filter(pl.col("date") > pl.col("_withdrawal"))
@@ -168,7 +174,8 @@ def _duplicate_records(events: pl.DataFrame) -> pl.DataFrame:
 
 def _subject_id_variants(events: pl.DataFrame) -> pl.DataFrame:
     key = pl.col("subject_id").str.strip_chars().str.to_lowercase()
-    ids = events.group_by("subject_id").agg(pl.col("line").min())
+    # lazily: the eager group_by of every record took ~15x the memory (+377 vs +23 MiB at 100k subjects)
+    ids = events.lazy().group_by("subject_id").agg(pl.col("line").min()).collect()
     variants = ids.with_columns(key.alias("_key")).with_columns(
         pl.col("subject_id").n_unique().over("_key").alias("_spellings"),
         pl.col("subject_id").sort_by("line").first().over("_key").alias("_first_id"),
