@@ -211,3 +211,22 @@ def test_committed_example_report_is_self_contained():
     text = (ROOT / "examples" / "review.html").read_text(encoding="utf-8")
     assert "http://" not in text and "https://" not in text and "<script" not in text.lower()
     assert hashlib.sha256(EXAMPLE.read_bytes()).hexdigest() in text
+
+
+def test_an_as_of_after_the_cutoff_gives_way_to_it_as_in_check_dlt(tmp_path):
+    """--as-of 2024-08-01 with --cutoff 2024-06-20: both commands review as of the cutoff, so
+    CART19-011 (infused 2024-06-11, no data after the cutoff) is in window, day 9 of 28, not
+    "not evaluable" for lack of records that were set aside."""
+    import json
+
+    args = ("--cutoff", "2024-06-20", "--as-of", "2024-08-01")
+    result, out = _report(tmp_path, *args)
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "<tr><td>DLT review as of</td><td>2024-06-20</td></tr>" in text
+    assert '<tr class="in_window"><td>CART19-011</td>' in text and "day 9 of 28" in text
+    assert "--as-of 2024-08-01 is after the cutoff 2024-06-20: the review is as of the cutoff" in text
+    dlt = CliRunner().invoke(app, ["check-dlt", str(EXAMPLE), *args, "--format", "json"])
+    subjects = {s["subject_id"]: s for s in json.loads(dlt.stdout)["subjects"]}
+    assert subjects["CART19-011"]["status"] == "in_window" and subjects["CART19-011"]["window_day"] == 9
+    assert "--as-of 2024-08-01 is after the cutoff 2024-06-20: the review is as of the cutoff" in dlt.stderr

@@ -25,6 +25,7 @@ from cart19.cli.common import (
     load_inputs,
     parse_cutoff,
     resolve_format,
+    resolve_review_date,
     write_frame,
 )
 from cart19.errors import ExitCode
@@ -165,10 +166,9 @@ def register(app: typer.Typer) -> None:
         chosen = Format.json if fmt is None and output is None and not env.stdout_isatty else None
         chosen = chosen or resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
-        review_date = as_of_date or cutoff_date
-        if as_of_date and cutoff_date and as_of_date > cutoff_date:
-            env.warn(f"--as-of {as_of_date} is after the cutoff {cutoff_date}: the review is as of the cutoff")
-            review_date = cutoff_date
+        review_date, late = resolve_review_date(as_of_date, cutoff_date)
+        if late:
+            env.warn(late)
         with env.progress("Reviewing DLTs"):
             review = dlt_review(inputs.events, inputs.config, review_date)
         if review.set_aside:

@@ -153,6 +153,18 @@ def parse_cutoff(value: str | None) -> dt.date | None:
     return _parse_date(value)
 
 
+def resolve_review_date(as_of: dt.date | None, cutoff: dt.date | None) -> tuple[dt.date | None, str | None]:
+    """The date a DLT review is made as of, and a warning when ``--as-of`` had to give way.
+
+    ``--as-of`` by default; the cutoff when there is no ``--as-of`` or when ``--as-of`` is later
+    than the cutoff (records after the cutoff are set aside, so a later review date would count
+    days without data). ``check-dlt`` and ``report`` both use this, so they agree.
+    """
+    if as_of is not None and cutoff is not None and as_of > cutoff:
+        return cutoff, f"--as-of {as_of} is after the cutoff {cutoff}: the review is as of the cutoff"
+    return (as_of if as_of is not None else cutoff), None
+
+
 def resolve_format(fmt: Format | None, output: Path | None, env: Env) -> Format:
     """The format to write: explicit ``--format``; else ``-o``'s extension (csv if unknown);
     else a table on a terminal and csv when piped."""

@@ -17,6 +17,7 @@ from cart19.cli.common import (
     command,
     load_inputs,
     parse_cutoff,
+    resolve_review_date,
 )
 from cart19.errors import ExitCode
 
@@ -71,9 +72,8 @@ def register(app: typer.Typer) -> None:
 
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, with_sha256=True)
         warnings = list(inputs.warnings)
-        if as_of_date is not None and cutoff_date is not None and as_of_date > cutoff_date:
-            late = (f"the review date {as_of_date} is after the data cutoff {cutoff_date}: "
-                    "records after the cutoff were set aside")  # fmt: skip
+        as_of_date, late = resolve_review_date(as_of_date, cutoff_date)
+        if late:
             env.warn(late)
             warnings.append(late)
 
@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
             name="standard input" if file == "-" else file,
             sha256=inputs.sha256,
             cutoff=cutoff_date,
-            as_of=as_of_date if as_of_date is not None else cutoff_date,
+            as_of=as_of_date,
             warnings=tuple(warnings),
         )
         with env.progress("Writing the report"):
