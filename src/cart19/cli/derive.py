@@ -105,10 +105,8 @@ def register(app: typer.Typer) -> None:
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
         with env.progress("Deriving OS, EFS and DOR"):
             adtte = derive_adtte(inputs.events, inputs.config)
-        if output is not None:
+        if chosen is not Format.table:  # resolve_format never gives table with -o
             write_frame(adtte, chosen, output, env, excel_safe=excel_safe)
-        elif chosen is not Format.table:
-            write_frame(adtte, chosen, None, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):
             _show_summary(env, adtte, inputs.config, output)
         return 0
