@@ -219,10 +219,6 @@ _LANE_ALPHA = 0.5  # lanes lighter than the assessment dots drawn on them
 _DLT_OFFSET = -0.42  # the DLT triangle sits above the lane (the y axis points down)
 
 
-def _style(kind: str, detail: str | None) -> dict[str, Any]:
-    return dict(MARKER_STYLES.get((kind, detail)) or MARKER_STYLES[(kind, None)])
-
-
 def figure_height(n_lanes: int) -> float:
     """Inches: grows with the number of lanes so 15 or 60 subjects stay readable."""
     return max(4.5, 1.6 + 0.32 * n_lanes)
