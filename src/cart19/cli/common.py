@@ -192,21 +192,16 @@ class Inputs:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_config_or_exit(config_path: Path | None) -> Config:
-    from cart19.config import load_config
-
-    return load_config(config_path)
-
-
 def load_inputs(
     source: str, *, config_path: Path | None, cutoff: dt.date | None, env: Env, with_sha256: bool = False
 ) -> Inputs:
     """Read the configuration and the events (validating both), apply the cutoff, and print the
     warnings. Invalid input raises, and :func:`command` turns that into exit status 2."""
+    from cart19.config import load_config
     from cart19.engine.common import apply_cutoff, untreated_subject_count
     from cart19.io.read import read_events
 
-    config = load_config_or_exit(config_path)
+    config = load_config(config_path)
     with env.progress("Reading and validating events"):
         result = read_events(source, with_sha256=with_sha256)
     warnings = [str(issue) for issue in result.warnings]

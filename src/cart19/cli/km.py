@@ -153,12 +153,12 @@ def register(app: typer.Typer) -> None:
         excel_safe: ExcelSafeOpt = False,
         quiet: QuietOpt = False,
     ) -> int:
-        from cart19.cli.common import load_config_or_exit
+        from cart19.config import load_config
         from cart19.engine.km import km_summary
         from cart19.errors import InputError, Issue
 
         env = Env.current(quiet=quiet)
-        config = load_config_or_exit(config_path)
+        config = load_config(config_path)
         chosen = resolve_format(fmt, output, env)
         adtte = read_adtte(file)
         try:

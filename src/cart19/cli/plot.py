@@ -125,11 +125,12 @@ def register(app: typer.Typer) -> None:
         config_path: ConfigOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
-        from cart19.cli.common import load_config_or_exit, load_inputs
+        from cart19.cli.common import load_inputs
+        from cart19.config import load_config
 
         env = Env.current(quiet=quiet)
         check_image_output(output)
-        config = load_config_or_exit(config_path)
+        config = load_config(config_path)
         known = [config.os.paramcd, *(p.paramcd for p in config.efs.parameters), config.dor.paramcd]
         by_upper = {code.upper(): code for code in known}
         wanted: list[str] = []
