@@ -22,7 +22,13 @@ import polars as pl
 
 from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
-from cart19.io.validate import EVERY_COLUMN, impute, raw_errors, scan_events, validate_raw
+from cart19.io.validate import (
+    EVERY_COLUMN,
+    impute,
+    raw_errors,
+    scan_coded,
+    validate_raw,
+)
 from cart19.model import COLUMNS
 from cart19.schema import EVENTS_SCHEMA
 
@@ -107,13 +113,8 @@ def _file_sha256(source: str) -> str:
 # never exists in full. Anything else (a quoted line break, lone CR line breaks, a BOM, a
 # header or record polars cannot read ...) takes the eager path below, which diagnoses it.
 
-_CHUNK = 1 << 24
-
-
-def _plain_csv_header(source: str) -> tuple[list[str], int | None] | None:
-    """The header of a CSV file the streaming path can read and, when the file has quotes,
-    how many records it must yield to have one per line (None: it has no quote, so it does).
-    None when the file needs the eager path."""
+def _plain_csv_header(source: str) -> list[str] | None:
+    """The header of a CSV file the streaming path can read; None when the file needs the eager path."""
     try:
         with open(source, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
             head = view[:65536]
@@ -123,41 +124,51 @@ def _plain_csv_header(source: str) -> tuple[list[str], int | None] | None:
                 return None  # lone CR line breaks: csv_raw reads these with Python's csv module
             end = view.find(b"\n")
             first = view[:end] if end >= 0 else view[:]
-            records = None
-            if view.find(b'"') >= 0:
-                # a quoted field may hold a line break: the records are one per line when polars
-                # reads as many records as there are lines after the header (blank lines included)
-                size = len(view)
-                breaks = sum(view[i : i + _CHUNK].count(b"\n") for i in range(0, size, _CHUNK))
-                records = breaks + (0 if view[size - 1 : size] == b"\n" else 1) - 1
     except (OSError, ValueError):  # no such file, a folder, an empty file ...: the eager path says what
         return None
     if not first.strip():
         return None
     header = _header_of(first)
-    return None if not header else (header, records)
+    return header or None
 
 
-def _scan(source: str) -> pl.LazyFrame:
+def _scan(source: str, coded: dict[str, pl.DataType] | None = None) -> pl.LazyFrame:
     return pl.scan_csv(source, infer_schema=False, has_header=True, encoding="utf8", raise_if_empty=True,
-                       quote_char='"').with_row_index("_row")  # fmt: skip
+                       quote_char='"', schema_overrides=coded).with_row_index("_row")  # fmt: skip
 
 
-def _scan_raw(source: str, header: list[str]) -> tuple[pl.LazyFrame, list[Issue]] | None:
-    """The lazy raw table (``line`` + the format's columns as text) and the header's warnings;
-    None when the header has an error (the eager path reports it)."""
+def _scan_coded(source: str, header: list[str]) -> tuple[pl.LazyFrame, pl.Categories, list[Issue]] | None:
+    """The lazy coded table (``line``, ``subject_id`` as text, the format's other columns as
+    Categorical), the categories it codes into, and the header's warnings; None when the header
+    has an error (the eager path reports it)."""
     names, issues = _normalise_header(header, source)
     if issues or any(c not in names for c in ("subject_id", "event", "date")):
         return None
-    scan = _scan(source)
-    read_names = scan.collect_schema().names()[1:]
+    read_names = _scan(source).collect_schema().names()[1:]
     if len(read_names) != len(names):
         return None
     unknown = [n for n in names if n not in COLUMNS]
     if unknown:
         issues.append(Issue(1, ", ".join(unknown), None,
                             "column(s) not in the format are kept out of the derivations", "warning"))  # fmt: skip
-    return scan.select(_raw_columns(dict(zip(names, read_names, strict=True)))), issues
+    read_name = dict(zip(names, read_names, strict=True))
+    # one set of categories per read: codes run 0..k-1 over the file's distinct values
+    categories = pl.Categories.random()
+    coded = pl.Categorical(categories)
+    overrides = {read_name[c]: coded for c in names if c != "subject_id"}
+    columns = [(pl.col("_row").cast(pl.Int64) + 2).alias("line"), pl.col(read_name["subject_id"]).alias("subject_id")]
+    columns += [pl.col(read_name[c]).alias(c) if c in read_name else pl.lit(None, coded).alias(c)
+                for c in COLUMNS if c != "subject_id"]  # fmt: skip
+    # the unknown columns too, only to see whether a quoted cell of theirs holds a line break
+    columns += [pl.col(read_name[c]).alias(f"_unknown_{i}") for i, c in enumerate(unknown)]
+    return _scan(source, overrides).select(columns), categories, issues
+
+
+def _has_line_break(coded: pl.DataFrame, values: pl.Series) -> bool:
+    """Whether a cell of a coded table holds a line break (``values``: the texts of its codes)."""
+    if values.str.contains("\n", literal=True).any():
+        return True
+    return bool(coded.select(pl.col("subject_id").str.contains("\n", literal=True).any()).item())
 
 
 def _raw_columns(read_name: dict[str, str]) -> list[pl.Expr]:
@@ -169,20 +180,23 @@ def _raw_columns(read_name: dict[str, str]) -> list[pl.Expr]:
 
 def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue]] | None:
     """Events and issues of a CSV file read by streaming, or None when the file needs the eager path."""
-    plain = _plain_csv_header(source)
-    if plain is None:
+    header = _plain_csv_header(source)
+    if header is None:
         return None
-    header, records = plain
-    scanned_raw = _scan_raw(source, header)
-    if scanned_raw is None:
+    scanned_coded = _scan_coded(source, header)
+    if scanned_coded is None:
         return None
-    raw, header_warnings = scanned_raw
+    lazy, categories, header_warnings = scanned_coded
     try:
-        scanned = scan_events(raw)
+        # every column read: polars checks a record's field count only when it parses it whole
+        coded = lazy.collect(engine="streaming", optimizations=EVERY_COLUMN)
     except pl.exceptions.PolarsError:  # e.g. a record with too many fields, bytes that are not UTF-8
         return None
-    if records is not None and scanned.records != records:  # a quoted line break: lines != records
+    values = categories.to_series()  # every distinct text of the coded columns, in code order
+    if _has_line_break(coded, values):  # a quoted line break: record i is not on line i + 2
         return None
+    scanned = scan_coded(coded.select(pl.exclude("^_unknown_.*$")), values)
+    del coded
     issues = header_warnings + scanned.warnings
     if scanned.suspects.len():
         # the raw text of the suspect records only, for the messages (values as written)

@@ -24,7 +24,6 @@ from cart19.model import (
     RESULTS_BY_KIND,
     STRIP_CHARS,
     YEAR_DATE_PATTERN,
-    YES_NO,
 )
 from cart19.schema import EVENTS_SCHEMA
 
@@ -38,7 +37,10 @@ def _clean(name: str) -> pl.Expr:
 
 
 #: A row with nothing in any cell of the format (after trimming): skipped with a warning.
-_BLANK = pl.col("_no_subject") & pl.all_horizontal(pl.col(list(_TEXT_COLUMNS)).is_null())
+_BLANK = pl.col("_no_subject") & ~pl.any_horizontal([pl.col(f"_has_{c}") for c in _TEXT_COLUMNS])
+
+#: ``subject_id`` is empty after trimming.
+_NO_SUBJECT = pl.col("subject_id").str.strip_chars(STRIP_CHARS).str.len_bytes().fill_null(0) == 0
 
 
 def _date_parts(name: str) -> list[pl.Expr]:
@@ -64,16 +66,60 @@ def _date_parts(name: str) -> list[pl.Expr]:
 
 _FORMS = pl.Enum(["missing", "full", "month", "year", "bad"])
 
+#: ``_kind``: the event kind, lower-cased; null when it is not one of the format's kinds.
+_KINDS = pl.Enum(list(EVENT_KINDS))
+
+
+def _cell_columns(name: str) -> list[pl.Expr]:
+    """What one cell of column ``name`` says on its own, from its trimmed text (null = empty).
+
+    The same text always says the same, so the fast reader (:func:`scan_coded`) computes these
+    once per distinct value of a column, and the eager path (:func:`_prepare_lazy`) row by row.
+    Every check and the canonical columns read only these (and ``_kind``-dependent row columns,
+    :func:`_row_columns`), never the text itself, except in messages."""
+    value = pl.col(name)
+    has = value.is_not_null().alias(f"_has_{name}")
+    if name == "event":
+        return [has, value.str.to_lowercase().cast(_KINDS, strict=False).alias("_kind")]
+    if name in ("date", "end_date"):
+        return [has, *_date_parts(name)]
+    if name == "grade":
+        return [has, value.str.contains(GRADE_PATTERN).alias("_grade_ok"),
+                value.cast(pl.Int8, strict=False).alias("_grade")]  # fmt: skip
+    if name in ("serious", "related"):
+        return [has, _yes_no(value.str.to_uppercase()).alias(f"_{name}")]
+    if name == "result":
+        folded = value.str.to_lowercase()
+        return [has, *[_spelling(folded, allowed).alias(f"_result_{kind}") for kind, allowed in RESULTS_BY_KIND.items()]]
+    return [has, value]  # term, soc: the trimmed text
+
+
+def _spelling(folded: pl.Expr, allowed: tuple[str, ...]) -> pl.Expr:
+    """The canonical spelling in ``allowed`` of a lower-cased value, null where it is none.
+
+    A chain of comparisons, not ``replace_strict``: polars' streaming engine runs a
+    ``replace_strict`` next to other columns in memory, on the whole table."""
+    expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    for spelling in allowed:
+        expr = expr.when(folded == spelling.lower()).then(pl.lit(spelling))
+    return expr.otherwise(pl.lit(None, pl.String))
+
+
+def _row_columns() -> list[pl.Expr]:
+    """Columns that need two cells of a row: ``_result``, the canonical spelling of ``result``
+    for the row's kind (null where it is not in the kind's list)."""
+    expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    for kind in RESULTS_BY_KIND:
+        expr = expr.when(pl.col("_kind") == kind).then(pl.col(f"_result_{kind}"))
+    return [expr.otherwise(pl.lit(None, pl.String)).alias("_result")]
+
 
 def _prepare_lazy(raw: pl.LazyFrame) -> pl.LazyFrame:
-    """The raw table with trimmed cells and the helper columns every check uses."""
-    stripped = [pl.col(c).str.strip_chars(STRIP_CHARS) for c in _TEXT_COLUMNS]
-    no_subject = pl.col("subject_id").str.strip_chars(STRIP_CHARS).str.len_bytes().fill_null(0) == 0
+    """The raw table with trimmed cells and the helper columns every check uses, row by row."""
     return (
-        raw.with_columns(*stripped, no_subject.alias("_no_subject"))
-        .with_columns([pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in _TEXT_COLUMNS])
-        .with_columns(pl.col("event").str.to_lowercase().alias("_kind"), *_date_parts("date"), *_date_parts("end_date"))
-        .with_columns(_canonical_result().alias("_result"))
+        raw.with_columns(*[_clean(c) for c in _TEXT_COLUMNS], _NO_SUBJECT.alias("_no_subject"))
+        .with_columns([e for c in _TEXT_COLUMNS for e in _cell_columns(c) if e.meta.output_name() != c])
+        .with_columns(_row_columns())
     )
 
 
@@ -82,25 +128,11 @@ def _prepare(raw: pl.DataFrame) -> pl.DataFrame:
     return _prepare_lazy(raw.lazy()).collect()
 
 
-def _canonical_result() -> pl.Expr:
-    """The canonical spelling of ``result`` for its kind, null where it is not in the list.
-
-    A chain of comparisons, not ``replace_strict``: polars' streaming engine runs a
-    ``replace_strict`` next to other columns in memory, on the whole table."""
-    folded = pl.col("result").str.to_lowercase()
-    expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
-    for kind, allowed in RESULTS_BY_KIND.items():
-        is_kind = pl.col("_kind") == kind
-        for spelling in allowed:
-            expr = expr.when(is_kind & (folded == spelling.lower())).then(pl.lit(spelling))
-    return expr.otherwise(pl.lit(None, pl.String))
-
-
 def _record_checks() -> list[tuple[str, pl.Expr, pl.Expr | str]]:
     """(column, condition, message) for every record-level error."""
     kind = pl.col("_kind")
     is_ae = kind == "ae"
-    known = kind.is_in(list(EVENT_KINDS))
+    known = kind.is_not_null()
     date_form = pl.col("_date_form")
     end_form = pl.col("_end_date_form")
     partial_ok = kind.is_in(sorted(PARTIAL_DATE_KINDS))
@@ -111,8 +143,8 @@ def _record_checks() -> list[tuple[str, pl.Expr, pl.Expr | str]]:
         expected_results = pl.when(kind == k).then(pl.lit(", ".join(allowed))).otherwise(expected_results)
     checks: list[tuple[str, pl.Expr, pl.Expr | str]] = [
         ("subject_id", pl.col("_no_subject"), "subject_id is missing; every row needs the patient's identifier"),
-        ("event", pl.col("event").is_null(), f"event is missing; expected one of: {kinds_text}"),
-        ("event", pl.col("event").is_not_null() & ~known, f"unknown event; expected one of: {kinds_text}"),
+        ("event", ~pl.col("_has_event"), f"event is missing; expected one of: {kinds_text}"),
+        ("event", pl.col("_has_event") & ~known, f"unknown event; expected one of: {kinds_text}"),
         ("date", date_form == "missing", "date is missing; expected YYYY-MM-DD"),
         ("date", date_form == "bad", "not a date; expected YYYY-MM-DD"),
         ("date", (date_form == "full") & pl.col("_date_lo").is_null(), "not a real calendar date"),
@@ -128,18 +160,18 @@ def _record_checks() -> list[tuple[str, pl.Expr, pl.Expr | str]]:
         ("end_date", is_ae & (pl.col("_end_date_lo").dt.year() < EARLIEST_YEAR), f"a date before {EARLIEST_YEAR}"),
         ("end_date", is_ae & (pl.col("_end_date_lo") < pl.col("_date_lo")),
          pl.format("end_date is before the AE's date {}", pl.col("date"))),
-        ("grade", is_ae & pl.col("grade").is_null(), "grade is missing; an ae needs its CTCAE grade 1-5"),
-        ("grade", is_ae & pl.col("grade").is_not_null() & ~pl.col("grade").str.contains(GRADE_PATTERN),
+        ("grade", is_ae & ~pl.col("_has_grade"), "grade is missing; an ae needs its CTCAE grade 1-5"),
+        ("grade", is_ae & pl.col("_has_grade") & ~pl.col("_grade_ok"),
          "grade must be a whole number from 1 to 5 (CTCAE v5.0)"),
-        ("term", is_ae & pl.col("term").is_null(), "term is missing; an ae needs its preferred term"),
-        ("result", has_results & pl.col("result").is_null(),
+        ("term", is_ae & ~pl.col("_has_term"), "term is missing; an ae needs its preferred term"),
+        ("result", has_results & ~pl.col("_has_result"),
          pl.format("result is missing; {} needs one of: {}", kind, expected_results)),
-        ("result", has_results & pl.col("result").is_not_null() & pl.col("_result").is_null(),
+        ("result", has_results & pl.col("_has_result") & pl.col("_result").is_null(),
          pl.format("not a result for {}; expected one of: {}", kind, expected_results)),
     ]
     for flag in ("serious", "related"):
         checks.append(
-            (flag, is_ae & pl.col(flag).is_not_null() & ~pl.col(flag).str.to_uppercase().is_in(list(YES_NO)),
+            (flag, is_ae & pl.col(f"_has_{flag}") & pl.col(f"_{flag}").is_null(),
              f"{flag} must be Y or N (or empty when unknown)")
         )  # fmt: skip
     return checks
@@ -208,8 +240,8 @@ def _warnings(frame: pl.DataFrame) -> list[Issue]:
     ignored = _ignored_rules()
     counts = frame.select(
         pl.concat_list(
-            (where & pl.col(column).is_not_null()).fill_null(False).sum(),
-            pl.col("line").filter(where & pl.col(column).is_not_null()).min(),
+            (where & pl.col(f"_has_{column}")).fill_null(False).sum(),
+            pl.col("line").filter(where & pl.col(f"_has_{column}")).min(),
         ).alias(column)
         for column, where, _ in ignored
     )
@@ -273,7 +305,7 @@ def impute(events: pl.DataFrame) -> pl.DataFrame:
 
 def _yes_no(upper: pl.Expr) -> pl.Expr:
     """``Y`` -> True, ``N`` -> False, anything else -> null (no ``replace_strict``: see
-    :func:`_canonical_result`)."""
+    :func:`_spelling`)."""
     return pl.when(upper == "Y").then(pl.lit(True)).when(upper == "N").then(pl.lit(False)).otherwise(pl.lit(None, pl.Boolean))
 
 
@@ -287,13 +319,10 @@ def _canonical() -> list[pl.Expr]:
         pl.col("_date_lo").alias("date"),
         (pl.col("_date_form") == "month").alias("date_imputed"),
         pl.when(is_ae).then(pl.col("_end_date_lo")).alias("end_date"),
-        pl.when(is_ae).then(pl.col("grade").cast(pl.Int8, strict=False)).alias("grade"),
+        pl.when(is_ae).then(pl.col("_grade")).alias("grade"),
         pl.when(is_ae).then(pl.col("term")).alias("term"),
         pl.when(is_ae).then(pl.col("soc")).alias("soc"),
-        *[
-            pl.when(is_ae).then(_yes_no(pl.col(f).str.to_uppercase())).alias(f)
-            for f in ("serious", "related")
-        ],
+        *[pl.when(is_ae).then(pl.col(f"_{f}")).alias(f) for f in ("serious", "related")],
         pl.col("_result").alias("result"),
     ]  # fmt: skip
 
@@ -348,7 +377,7 @@ EVERY_COLUMN = pl.QueryOptFlags(projection_pushdown=False)
 
 @dataclass
 class Scanned:
-    """What one streaming pass over a raw table yields (:func:`scan_events`)."""
+    """What one pass over a coded table yields (:func:`scan_coded`)."""
 
     #: the canonical rows (blank rows dropped), before imputation
     events: pl.DataFrame
@@ -356,15 +385,24 @@ class Scanned:
     warnings: list[Issue]
     #: lines of the records that may hold an error: the full checks run on these only
     suspects: pl.Series
-    #: how many records the table has (blank ones included)
-    records: int
 
 
-def scan_events(raw: pl.LazyFrame) -> Scanned:
-    """The checks of :func:`validate_raw` in one streaming pass over a lazy raw table (``line``
-    + the format's columns), so that the raw text never exists in full: each row keeps its
-    canonical values, whether any record-level rule fails on it (one flag, not which rule),
-    and which ignored values it holds (for the warnings).
+def _cells_by_value(values: pl.Series, name: str) -> list[pl.Expr]:
+    """:func:`_cell_columns` of a Categorical column whose codes index ``values``: computed once
+    per distinct text and gathered by each row's code (a lookup, not string work per row)."""
+    empty = values.len()  # where the rows with no value look
+    table = pl.DataFrame({name: pl.concat([values.cast(pl.String), pl.Series([None], dtype=pl.String)])})
+    cells = table.lazy().with_columns(_clean(name)).select(_cell_columns(name)).collect()
+    index = pl.col(name).to_physical().fill_null(empty)
+    return [pl.lit(cells.get_column(c)).gather(index).alias(c) for c in cells.columns]
+
+
+def scan_coded(frame: pl.DataFrame, values: pl.Series) -> Scanned:
+    """The checks of :func:`validate_raw` on a coded table: ``line``, ``subject_id`` (text) and
+    the other columns of the format as Categorical (as the reader reads them: a few thousand
+    distinct values among millions of rows), whose codes index ``values`` (the texts of their
+    categories, in code order). Every cell's own meaning is computed once per distinct text; each row keeps its canonical values, whether any record-level rule fails
+    on it (one flag, not which rule), and which ignored values it holds (for the warnings).
 
     ``suspects`` is a superset of the lines with an error: the records that fail a
     record-level rule or hold a date after :data:`_LATE_YEAR`, and every record of a
@@ -379,11 +417,14 @@ def scan_events(raw: pl.LazyFrame) -> Scanned:
         (pl.col("_kind") == "ae") & (pl.col("_end_date_lo").dt.year() > _LATE_YEAR)
     )
     ignored = pl.sum_horizontal(
-        (where & pl.col(column).is_not_null()).fill_null(False).cast(pl.UInt8) * (1 << bit)
+        (where & pl.col(f"_has_{column}")).fill_null(False).cast(pl.UInt8) * (1 << bit)
         for bit, (column, where, _) in enumerate(_ignored_rules())
     ).cast(pl.UInt8)
+    cells = [e for c in _TEXT_COLUMNS for e in _cells_by_value(values, c)]
     frame = (
-        _prepare_lazy(raw)
+        frame.lazy()
+        .select("line", "subject_id", _NO_SUBJECT.alias("_no_subject"), *cells)
+        .with_columns(_row_columns())
         .select(
             *_canonical(),
             _BLANK.alias("_blank"),
@@ -391,20 +432,18 @@ def scan_events(raw: pl.LazyFrame) -> Scanned:
             pl.col("_no_subject"),
             ignored.alias("_ignored"),
         )
-        .collect(engine="streaming", optimizations=EVERY_COLUMN)
+        .collect()
     )
     warnings = _scanned_warnings(frame)
-    records = frame.height
     if frame.select(pl.col("_blank").any()).item():
         frame = frame.filter(~pl.col("_blank"))
     suspects = _suspect_lines(frame)
     events = frame.drop("_blank", "_error", "_no_subject", "_ignored")
-    return Scanned(events=events.cast(EVENTS_SCHEMA), warnings=warnings, suspects=suspects,
-                   records=records)  # type: ignore[arg-type]
+    return Scanned(events=events.cast(EVENTS_SCHEMA), warnings=warnings, suspects=suspects)  # type: ignore[arg-type]
 
 
 def _scanned_warnings(frame: pl.DataFrame) -> list[Issue]:
-    """:func:`_warnings` from the flags of :func:`scan_events`."""
+    """:func:`_warnings` from the flags of :func:`scan_coded`."""
     rules = _ignored_rules()
     hit = [(pl.col("_ignored") & (1 << bit)) != 0 for bit in range(len(rules))]
     stats = frame.select(
@@ -422,7 +461,7 @@ def _scanned_warnings(frame: pl.DataFrame) -> list[Issue]:
 
 
 def _suspect_lines(frame: pl.DataFrame) -> pl.Series:
-    """The lines :func:`scan_events` calls suspects (see there), in order."""
+    """The lines :func:`scan_coded` calls suspects (see there), in order."""
     valid = (
         frame.lazy()
         .filter(~pl.col("_no_subject") & pl.col("event").is_in(list(EVENT_KINDS)) & pl.col("date").is_not_null())
