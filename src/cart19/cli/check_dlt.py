@@ -155,8 +155,6 @@ def register(app: typer.Typer) -> None:
         excel_safe: ExcelSafeOpt = False,
         quiet: QuietOpt = False,
     ) -> int:
-        import json
-
         from cart19.engine.dlt import dlt_review
 
         env = Env.current(quiet=quiet)
@@ -180,7 +178,7 @@ def register(app: typer.Typer) -> None:
                      "(--format json lists them all)")  # fmt: skip
 
         if chosen is Format.json:
-            text = json.dumps(review.to_json_dict(), indent=2, ensure_ascii=False) + "\n"
+            text = review.to_json_text()  # the bytes of json.dumps(to_json_dict(), indent=2), built faster
             if output is not None:
                 atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
             else:
