@@ -24,6 +24,7 @@ from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
 from cart19.io.validate import (
     EVERY_COLUMN,
+    coded_rows,
     impute,
     raw_errors,
     scan_coded,
@@ -137,10 +138,12 @@ def _scan(source: str, coded: dict[str, pl.DataType] | None = None) -> pl.LazyFr
                        quote_char='"', schema_overrides=coded).with_row_index("_row")  # fmt: skip
 
 
-def _scan_coded(source: str, header: list[str]) -> tuple[pl.LazyFrame, pl.Categories, list[Issue]] | None:
-    """The lazy coded table (``line``, ``subject_id`` as text, the format's other columns as
-    Categorical), the categories it codes into, and the header's warnings; None when the header
-    has an error (the eager path reports it)."""
+def _scan_coded(
+    source: str, header: list[str]
+) -> tuple[pl.LazyFrame, pl.Categories, pl.Categories, list[Issue]] | None:
+    """The lazy coded table (``line`` and the format's columns as Categorical), the categories
+    of ``subject_id`` and those of the other columns, and the header's warnings; None when the
+    header has an error (the eager path reports it)."""
     names, issues = _normalise_header(header, source)
     if issues or any(c not in names for c in ("subject_id", "event", "date")):
         return None
@@ -152,23 +155,22 @@ def _scan_coded(source: str, header: list[str]) -> tuple[pl.LazyFrame, pl.Catego
         issues.append(Issue(1, ", ".join(unknown), None,
                             "column(s) not in the format are kept out of the derivations", "warning"))  # fmt: skip
     read_name = dict(zip(names, read_names, strict=True))
-    # one set of categories per read: codes run 0..k-1 over the file's distinct values
-    categories = pl.Categories.random()
+    # categories of this read only: codes run 0..k-1 over the file's distinct values; the
+    # subjects' own, so that the few thousand other texts are not looked up among them
+    ids, categories = pl.Categories.random(), pl.Categories.random()
     coded = pl.Categorical(categories)
-    overrides = {read_name[c]: coded for c in names if c != "subject_id"}
+    overrides = {read_name[c]: coded for c in names if c != "subject_id"} | {read_name["subject_id"]: pl.Categorical(ids)}
     columns = [(pl.col("_row").cast(pl.Int64) + 2).alias("line"), pl.col(read_name["subject_id"]).alias("subject_id")]
     columns += [pl.col(read_name[c]).alias(c) if c in read_name else pl.lit(None, coded).alias(c)
                 for c in COLUMNS if c != "subject_id"]  # fmt: skip
     # the unknown columns too, only to see whether a quoted cell of theirs holds a line break
     columns += [pl.col(read_name[c]).alias(f"_unknown_{i}") for i, c in enumerate(unknown)]
-    return _scan(source, overrides).select(columns), categories, issues
+    return _scan(source, overrides).select(columns), ids, categories, issues
 
 
-def _has_line_break(coded: pl.DataFrame, values: pl.Series) -> bool:
-    """Whether a cell of a coded table holds a line break (``values``: the texts of its codes)."""
-    if values.str.contains("\n", literal=True).any():
-        return True
-    return bool(coded.select(pl.col("subject_id").str.contains("\n", literal=True).any()).item())
+def _has_line_break(*texts: pl.Series) -> bool:
+    """Whether a text of a coded table's categories holds a line break."""
+    return any(values.str.contains("\n", literal=True).any() for values in texts)
 
 
 def _raw_columns(read_name: dict[str, str]) -> list[pl.Expr]:
@@ -186,26 +188,29 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue]] | None:
     scanned_coded = _scan_coded(source, header)
     if scanned_coded is None:
         return None
-    lazy, categories, header_warnings = scanned_coded
+    lazy, ids, categories, header_warnings = scanned_coded
     try:
         # every column read: polars checks a record's field count only when it parses it whole
         coded = lazy.collect(engine="streaming", optimizations=EVERY_COLUMN)
     except pl.exceptions.PolarsError:  # e.g. a record with too many fields, bytes that are not UTF-8
         return None
-    values = categories.to_series()  # every distinct text of the coded columns, in code order
-    if _has_line_break(coded, values):  # a quoted line break: record i is not on line i + 2
+    # every distinct text of the coded columns, in code order
+    subject_ids, values = ids.to_series(), categories.to_series()
+    if _has_line_break(subject_ids, values):  # a quoted line break: record i is not on line i + 2
         return None
-    scanned = scan_coded(coded.select(pl.exclude("^_unknown_.*$")), values)
-    del coded
+    rows = coded_rows(coded.select(pl.exclude("^_unknown_.*$")), values, subject_ids)
+    del coded  # the coded table is not needed any more: at 1M subjects it holds ~1.9 GiB
+    scanned = scan_coded(rows)
+    del rows
     issues = header_warnings + scanned.warnings
     if scanned.suspects.len():
         # the raw text of the suspect records only, for the messages (values as written)
         names, _ = _normalise_header(header, source)
         read_names = _scan(source).collect_schema().names()[1:]
-        rows = (scanned.suspects - 2).cast(pl.UInt32)
+        suspect_rows = (scanned.suspects - 2).cast(pl.UInt32)
         suspects = (
             _scan(source)
-            .filter(pl.col("_row").is_in(rows.implode()))
+            .filter(pl.col("_row").is_in(suspect_rows.implode()))
             .select(_raw_columns(dict(zip(names, read_names, strict=True))))
             .collect(engine="streaming", optimizations=EVERY_COLUMN)
         )

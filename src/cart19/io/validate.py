@@ -397,18 +397,17 @@ def _cells_by_value(values: pl.Series, name: str) -> list[pl.Expr]:
     return [pl.lit(cells.get_column(c)).gather(index).alias(c) for c in cells.columns]
 
 
-def scan_coded(frame: pl.DataFrame, values: pl.Series) -> Scanned:
-    """The checks of :func:`validate_raw` on a coded table: ``line``, ``subject_id`` (text) and
-    the other columns of the format as Categorical (as the reader reads them: a few thousand
-    distinct values among millions of rows), whose codes index ``values`` (the texts of their
-    categories, in code order). Every cell's own meaning is computed once per distinct text; each row keeps its canonical values, whether any record-level rule fails
-    on it (one flag, not which rule), and which ignored values it holds (for the warnings).
+def coded_rows(frame: pl.DataFrame, values: pl.Series, ids: pl.Series) -> pl.DataFrame:
+    """The rows of a coded table with their canonical values and check flags.
 
-    ``suspects`` is a superset of the lines with an error: the records that fail a
-    record-level rule or hold a date after :data:`_LATE_YEAR`, and every record of a
-    subject with two infusions or deaths, or a record after a death. Running
-    :func:`raw_errors` and ``implausible_dates`` on the raw rows of these lines finds exactly
-    the errors of the whole table: the file-level rules look at one subject's records only.
+    ``frame`` is the table as the reader reads it: ``line``, ``subject_id`` as Categorical
+    indexing ``ids`` (the subject identifiers, in code order) and the format's other columns as
+    Categorical indexing ``values`` (their distinct texts: a few thousand among millions of
+    cells). Every cell's own meaning is computed once per distinct text and gathered by code.
+    Each row keeps its canonical values, ``_sid`` (the subject's code), whether any
+    record-level rule fails on it (``_error``: one flag, not which rule), whether it is blank,
+    and which ignored values it holds (``_ignored``, for the warnings). :func:`scan_coded` takes
+    it from there.
     """
     checks = _record_checks()
     any_error = pl.any_horizontal([condition.fill_null(False) for _, condition, _ in checks])
@@ -421,12 +420,22 @@ def scan_coded(frame: pl.DataFrame, values: pl.Series) -> Scanned:
         for bit, (column, where, _) in enumerate(_ignored_rules())
     ).cast(pl.UInt8)
     cells = [e for c in _TEXT_COLUMNS for e in _cells_by_value(values, c)]
-    frame = (
+    # the subject's code, its text and whether it is blank (per distinct identifier)
+    id_texts = pl.concat([ids.cast(pl.String), pl.Series([None], dtype=pl.String)])
+    id_index = pl.col("subject_id").to_physical().fill_null(ids.len())
+    no_subject = pl.DataFrame({"subject_id": id_texts}).select(_NO_SUBJECT).to_series()
+    subject = [
+        pl.col("subject_id").to_physical().alias("_sid"),
+        pl.lit(id_texts).gather(id_index).alias("subject_id"),
+        pl.lit(no_subject).gather(id_index).alias("_no_subject"),
+    ]
+    return (
         frame.lazy()
-        .select("line", "subject_id", _NO_SUBJECT.alias("_no_subject"), *cells)
+        .select("line", *subject, *cells)
         .with_columns(_row_columns())
         .select(
             *_canonical(),
+            pl.col("_sid"),
             _BLANK.alias("_blank"),
             (any_error | late.fill_null(False)).alias("_error"),
             pl.col("_no_subject"),
@@ -434,11 +443,30 @@ def scan_coded(frame: pl.DataFrame, values: pl.Series) -> Scanned:
         )
         .collect()
     )
+
+
+#: The event kinds' texts by the physical code of :data:`_KINDS`.
+_KIND_TEXTS = pl.Series(list(EVENT_KINDS), dtype=pl.String)
+
+
+def scan_coded(frame: pl.DataFrame) -> Scanned:
+    """The canonical events, warnings and suspect lines of :func:`coded_rows`' table.
+
+    ``suspects`` is a superset of the lines with an error: the records that fail a
+    record-level rule or hold a date after :data:`_LATE_YEAR`, and every record of a
+    subject with two infusions or deaths, or a record after a death. Running
+    :func:`raw_errors` and ``implausible_dates`` on the raw rows of these lines finds exactly
+    the errors of the whole table: the file-level rules look at one subject's records only.
+    """
     warnings = _scanned_warnings(frame)
     if frame.select(pl.col("_blank").any()).item():
         frame = frame.filter(~pl.col("_blank"))
     suspects = _suspect_lines(frame)
-    events = frame.drop("_blank", "_error", "_no_subject", "_ignored")
+    # the kind as text: a lookup by the Enum's code (a cast of every row costs ~10x more)
+    events = frame.select(
+        *[pl.lit(_KIND_TEXTS).gather(pl.col(c).to_physical()).alias(c) if c == "event" else pl.col(c)
+          for c in EVENTS_SCHEMA]
+    )  # fmt: skip
     return Scanned(events=events.cast(EVENTS_SCHEMA), warnings=warnings, suspects=suspects)  # type: ignore[arg-type]
 
 
@@ -461,35 +489,36 @@ def _scanned_warnings(frame: pl.DataFrame) -> list[Issue]:
 
 
 def _suspect_lines(frame: pl.DataFrame) -> pl.Series:
-    """The lines :func:`scan_coded` calls suspects (see there), in order."""
+    """The lines :func:`scan_coded` calls suspects (see there), in order. Subjects are told
+    apart by their code ``_sid``: every step is a group-by of integers."""
     valid = (
         frame.lazy()
-        .filter(~pl.col("_no_subject") & pl.col("event").is_in(list(EVENT_KINDS)) & pl.col("date").is_not_null())
-        .select("subject_id", "event", "date", "date_imputed", "end_date")
+        .filter(~pl.col("_no_subject") & pl.col("event").is_not_null() & pl.col("date").is_not_null())
+        .select("_sid", "event", "date", "date_imputed", "end_date")
     )
     twice = (
         valid.filter(pl.col("event").is_in(["infusion", "death"]))
-        .group_by("subject_id", "event")
+        .group_by("_sid", "event")
         .len()
         .filter(pl.col("len") > 1)
-        .select("subject_id")
+        .select("_sid")
     )
     # with one death per subject (two are suspect already) its latest possible day
     death_hi = pl.when(pl.col("date_imputed")).then(pl.col("date").dt.month_end()).otherwise(pl.col("date"))
-    deaths = (
-        valid.filter(pl.col("event") == "death").group_by("subject_id").agg(death_hi.min().alias("_death_hi"))
+    deaths = valid.filter(pl.col("event") == "death").group_by("_sid").agg(death_hi.min().alias("_death_hi"))
+    # each subject's latest date and AE end date other than the death's
+    latest = (
+        valid.filter(pl.col("event") != "death")
+        .group_by("_sid")
+        .agg(pl.col("date").max(), pl.col("end_date").filter(pl.col("event") == "ae").max())
     )
     after = (
-        valid.filter(pl.col("event") != "death")
-        .join(deaths, on="subject_id", how="inner")
-        .filter(
-            (pl.col("date") > pl.col("_death_hi"))
-            | ((pl.col("event") == "ae") & (pl.col("end_date") > pl.col("_death_hi"))).fill_null(False)
-        )
-        .select("subject_id")
+        latest.join(deaths, on="_sid", how="inner")
+        .filter((pl.col("date") > pl.col("_death_hi")) | (pl.col("end_date") > pl.col("_death_hi")).fill_null(False))
+        .select("_sid")
     )
     subjects = pl.concat([twice, after]).unique().collect().to_series()
     suspect = pl.col("_error")
     if subjects.len():
-        suspect = suspect | pl.col("subject_id").is_in(subjects.implode()).fill_null(False)
+        suspect = suspect | pl.col("_sid").is_in(subjects.implode()).fill_null(False)
     return frame.filter(suspect)["line"]
