@@ -114,8 +114,10 @@ def _rule_pending(rule: DLTRule, config: DLTConfig) -> pl.Expr | None:
 
 def _with_key(frame: pl.DataFrame, column: str, alias: str) -> pl.DataFrame:
     """Add the matching key of ``column`` (see :func:`normalise_term`), computed once per
-    distinct value: a trial has a few hundred terms and may have millions of records."""
-    keys = frame.select(pl.col(column).unique()).with_columns(_normalised(column).alias(alias))
+    distinct value: a trial has a few hundred terms and may have millions of records. The key
+    is Categorical: the rules test it against sets of terms (``is_in``), which on a categorical
+    column compares codes, not text."""
+    keys = frame.select(pl.col(column).unique()).with_columns(_normalised(column).cast(pl.Categorical()).alias(alias))
     return frame.join(keys, on=column, how="left", nulls_equal=True, maintain_order="left")
 
 
@@ -164,7 +166,7 @@ def ae_records(
     """The ``ae`` records of treated subjects, with the columns every DLT rule needs:
     ``infusion_date``, ``study_day`` (infusion = day 0), ``last_date`` (the subject's last
     record, AE end dates included), ``ongoing``, ``duration_days`` (``end_date - date + 1``; an
-    ongoing AE lasts until the subject's last record), ``term_key``, ``soc_key``.
+    ongoing AE lasts until the subject's last record), ``term_key``, ``soc_key`` (Categorical).
 
     ``aes``: a subset of :func:`treated_aes` to work on (default: all of them).
     ``last_dates``: :func:`~cart19.engine.common.last_record_date` of ``events``, when the
@@ -350,32 +352,36 @@ _JSON_ESCAPES: dict[str, str] = {chr(i): f"\\u{i:04x}" for i in range(0x20)} | {
 }
 
 
-def _escapable(value: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
-    """An aggregate, true when a string in ``value`` (of type ``dtype``, at any depth) has a
-    character JSON escapes; None when ``dtype`` holds no strings."""
+def _not_plain(value: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+    """An aggregate, true unless ``value`` (of type ``dtype``) is *plain*: no string in it, at
+    any depth, has a character JSON escapes, and no list in it holds a null. None when ``dtype``
+    holds no strings and no lists (always plain)."""
     if dtype == pl.String():
         return value.str.contains_any(list(_JSON_ESCAPES)).any()
     if isinstance(dtype, pl.List):
-        return _escapable(value.explode(), dtype.inner)
+        items = value.list.explode(keep_nulls=False, empty_as_null=False)  # null lists dropped, not null items
+        inner = _not_plain(items, dtype.inner)
+        return items.is_null().any() if inner is None else items.is_null().any() | inner
     if isinstance(dtype, pl.Struct):
-        found = [_escapable(value.struct.field(f.name), f.dtype) for f in dtype.fields]
+        found = [_not_plain(value.struct.field(f.name), f.dtype) for f in dtype.fields]
         found = [expr for expr in found if expr is not None]
         return pl.any_horizontal(found) if found else None
     return None
 
 
-def _json_value_text(value: pl.Expr, dtype: pl.DataType, indent: int, *, escape: bool = True) -> pl.Expr:
+def _json_value_text(value: pl.Expr, dtype: pl.DataType, indent: int, *, plain: bool = False) -> pl.Expr:
     """The text ``json.dumps(..., indent=2, ensure_ascii=False)`` writes for ``value`` (of type
     ``dtype``) when the line holding it is indented by ``indent`` spaces; null is ``null``.
 
-    Strings (escaped as ``json`` does; ``escape=False`` when none has a character to escape),
-    integers, dates (ISO text, as :meth:`DLTReview.to_json_dict` gives them), lists and structs
-    (objects, fields in order). Other types raise ``TypeError``: a float's text would have to
-    match Python's ``repr``.
+    Strings (escaped as ``json`` does), integers, dates (ISO text, as
+    :meth:`DLTReview.to_json_dict` gives them), lists and structs (objects, fields in order).
+    Other types raise ``TypeError``: a float's text would have to match Python's ``repr``.
+    ``plain``: the values are known to be plain (see :func:`_not_plain`), so strings need no
+    escaping and a list of strings is one ``list.join`` (a list holding a null would be null).
     """
-    inner = " " * (indent + 2)
+    inner, outer = " " * (indent + 2), " " * indent
     if dtype == pl.String():
-        escaped = value.str.replace_many(list(_JSON_ESCAPES), list(_JSON_ESCAPES.values())) if escape else value
+        escaped = value if plain else value.str.replace_many(list(_JSON_ESCAPES), list(_JSON_ESCAPES.values()))
         text = pl.concat_str(pl.lit('"'), escaped, pl.lit('"'))
     elif dtype == pl.Date():
         text = pl.concat_str(pl.lit('"'), value.dt.to_string(_ISO_DATE), pl.lit('"'))
@@ -384,27 +390,30 @@ def _json_value_text(value: pl.Expr, dtype: pl.DataType, indent: int, *, escape:
     elif dtype == pl.Null():
         text = pl.lit(None, pl.String())
     elif isinstance(dtype, pl.List):
-        item = _json_value_text(pl.element(), dtype.inner, indent + 2, escape=escape)
-        items = value.list.eval(item).list.join(",\n" + inner)
+        if plain and dtype.inner == pl.String():
+            items = pl.concat_str(pl.lit('"'), value.list.join(f'",\n{inner}"'), pl.lit('"'))
+        else:
+            item = _json_value_text(pl.element(), dtype.inner, indent + 2, plain=plain)
+            items = value.list.eval(item).list.join(",\n" + inner)
         text = (
             pl.when(value.list.len() == 0)
             .then(pl.lit("[]"))
-            .otherwise(pl.concat_str(pl.lit("[\n" + inner), items, pl.lit("\n" + " " * indent + "]")))
+            .otherwise(pl.concat_str(pl.lit("[\n" + inner), items, pl.lit("\n" + outer + "]")))
         )
     elif isinstance(dtype, pl.Struct):
         fields = {field.name: value.struct.field(field.name) for field in dtype.fields}
-        text = pl.when(value.is_not_null()).then(_json_object_text(fields, dtype, indent, escape=escape))
+        text = pl.when(value.is_not_null()).then(_json_object_text(fields, dtype, indent, plain=plain))
     else:
         raise TypeError(f"no JSON text for {dtype}")
     return text.fill_null("null")
 
 
 def _json_object_text(
-    fields: dict[str, pl.Expr], dtype: pl.Struct, indent: int, *, escape: bool | dict[str, bool] = True
+    fields: dict[str, pl.Expr], dtype: pl.Struct, indent: int, *, plain: bool | dict[str, bool] = False
 ) -> pl.Expr:
     """The text of a JSON object whose members are ``fields`` (name -> value, in order), typed
     as the fields of ``dtype``, its opening brace on a line indented by ``indent`` spaces.
-    ``escape``: see :func:`_json_value_text`, for all fields or by field name."""
+    ``plain``: see :func:`_json_value_text`, for all fields or by field name."""
     import json
 
     if not fields:
@@ -414,8 +423,8 @@ def _json_object_text(
     for i, field_type in enumerate(dtype.fields):
         key = json.dumps(field_type.name, ensure_ascii=False)
         parts.append(pl.lit(("{\n" if i == 0 else ",\n") + f"{inner}{key}: "))
-        escape_field = escape if isinstance(escape, bool) else escape[field_type.name]
-        parts.append(_json_value_text(fields[field_type.name], field_type.dtype, indent + 2, escape=escape_field))
+        plain_field = plain if isinstance(plain, bool) else plain[field_type.name]
+        parts.append(_json_value_text(fields[field_type.name], field_type.dtype, indent + 2, plain=plain_field))
     parts.append(pl.lit("\n" + " " * indent + "}"))
     return pl.concat_str(parts)
 
@@ -426,12 +435,12 @@ def _json_array_text(frame: pl.DataFrame, indent: int, *, before: str = "", afte
     between the texts ``before`` and ``after`` (joined in polars: the array may be large)."""
     if frame.height == 0:
         return before + "[]" + after
-    # escape only the columns with a character to escape (as a rule none: escaping costs)
-    checks = {name: _escapable(pl.col(name), dtype) for name, dtype in frame.schema.items()}
-    found = frame.select(check.alias(name) for name, check in checks.items() if check is not None)
-    escape = {name: bool(found.width and name in found.columns and found.get_column(name).item()) for name in checks}
+    # the columns that are plain (as a rule all: escaping costs, and so does a list.eval)
+    checks = {name: _not_plain(pl.col(name), dtype) for name, dtype in frame.schema.items()}
+    found = frame.select(check.alias(name) for name, check in checks.items() if check is not None).row(0, named=True)
+    plain = {name: not found.get(name, False) for name in frame.columns}
     row_type = pl.Struct(frame.schema)
-    rows = _json_object_text({name: pl.col(name) for name in frame.columns}, row_type, indent + 2, escape=escape)
+    rows = _json_object_text({name: pl.col(name) for name in frame.columns}, row_type, indent + 2, plain=plain)
     inner = " " * (indent + 2)
     text = pl.concat_str(
         pl.lit(before + "[\n" + inner), rows.str.join(",\n" + inner), pl.lit("\n" + " " * indent + "]" + after)
@@ -516,8 +525,11 @@ def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = Non
         review_date = events.select(pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max())).item()
 
     # the records of the per-subject dates (infusion, death, withdrawal), a few per subject, found
-    # once: each filter of the whole events frame costs a pass over every record
-    milestones = events.filter(pl.col("event").is_in(["infusion", "death", "withdrawal"]))
+    # once and with only the columns read from them: a filter of the whole events frame costs a
+    # pass over every record of every column it is given
+    milestones = events.select("line", "subject_id", "event", "date", "result").filter(
+        pl.col("event").is_in(["infusion", "death", "withdrawal"])
+    )
     treated = treated_subjects(milestones).select("subject_id", "infusion_date")
     # only AEs with onset in the DLT window and a grade some rule accepts can be DLTs (or pending,
     # see _safety_warnings); grade 5 AEs are needed for the warnings. Only the AE columns the
@@ -557,7 +569,10 @@ def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = Non
     per_subject_dlt = per_subject_dlt.with_columns(
         pl.col("dlt_rules").list.eval(
             pl.element().sort_by(pl.element().replace_strict(rule_order, return_dtype=pl.Int64()))
-        )
+        ),
+        # the reason of a "dlt" subject, here for the few subjects with a DLT rather than below
+        # for every treated subject
+        (pl.lit("DLT: ") + pl.col("dlt_terms").list.join(", ")).alias("_dlt_reason"),
     )
 
     ends = (
@@ -603,7 +618,7 @@ def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = Non
         .otherwise(pl.lit("not_evaluable"))
         .alias("status"),
         pl.when(has_dlt)
-        .then(pl.lit("DLT: ") + pl.col("dlt_terms").list.join(", "))
+        .then(pl.col("_dlt_reason"))
         .when(followed)
         .then(pl.lit(f"followed through day {through} without a DLT"))
         .when(died)
