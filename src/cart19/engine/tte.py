@@ -46,13 +46,24 @@ see and change it):
   (EFS primary failure, censoring at the start) the origin record; for OS censoring at the
   window end the infusion record (the date is infusion + window). ``ADTF = "D"`` when that
   record's date was imputed.
+
+How it is computed (the rules above do not depend on it): the events frame is read in one pass
+(:func:`_study`): a filter to the kinds of record the parameters read, and per subject the least
+of a key that names its last known alive record; no join touches the bulk of the records.
+Per-subject "first" and "latest" records are group minima of keys that pack a sort order into
+one integer (no sorting), subjects are an ``Enum`` (joins and group-bys on integers), and the
+frames are polars lazy queries, collected a stage at a time (:func:`follow_up`, each
+parameter's sources, then every parameter's choice at once).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+import numpy as np
 import polars as pl
 
 from cart19.config import Config, EFSConfig, EFSParameter
@@ -87,7 +98,15 @@ SOURCE_SCHEMA: dict[str, pl.DataType] = {
     "priority": pl.Int32(),
 }
 
-_DATE, _LINE = pl.col("date"), pl.col("line")
+_DATE, _LINE, _EVENT, _IMPUTED = pl.col("date"), pl.col("line"), pl.col("event"), pl.col("date_imputed")
+
+#: A polars frame, eager or lazy: the building blocks below work on either and return the same.
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+#: The engine the lazy queries here are collected with: polars' in-memory engine, the one its
+#: eager API uses. (polars 2.1's default streaming engine panics now and then in string
+#: expressions over frames it has joined; "assertion failed: i < self.len()" in binview.)
+_ENGINE = "in-memory"
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,21 +115,24 @@ _DATE, _LINE = pl.col("date"), pl.col("line")
 
 
 def source(
-    frame: pl.DataFrame,
+    frame: Frame,
     *,
     description: str | pl.Expr,
     priority: int,
     date: pl.Expr = _DATE,
-    srcdom: str | pl.Expr = pl.col("event"),
+    srcdom: str | pl.Expr = _EVENT,
     srcseq: pl.Expr = _LINE,
-    imputed: pl.Expr = pl.col("date_imputed"),
-) -> pl.DataFrame:
+    imputed: pl.Expr = _IMPUTED,
+) -> Frame:
     """Turn rows of ``frame`` into candidates of :data:`SOURCE_SCHEMA` (one per row).
 
     By default the candidate is the record itself: its ``date``, its ``event`` kind as SRCDOM,
     its ``line`` as SRCSEQ and its ``date_imputed`` flag.
     """
-    as_expr = lambda v: pl.lit(v) if isinstance(v, str) else v  # noqa: E731
+
+    def as_expr(value: str | pl.Expr) -> pl.Expr:
+        return pl.lit(value) if isinstance(value, str) else value
+
     return frame.select(
         pl.col("subject_id"),
         date.alias("date"),
@@ -129,12 +151,12 @@ class Parameter:
     paramcd: str
     param: str
     #: ``subject_id, startdt``: one row per subject who gets a row for this parameter.
-    population: pl.DataFrame
-    events: Sequence[pl.DataFrame] = field(default_factory=tuple)
-    censors: Sequence[pl.DataFrame] = field(default_factory=tuple)
+    population: pl.DataFrame | pl.LazyFrame
+    events: Sequence[pl.DataFrame | pl.LazyFrame] = field(default_factory=tuple)
+    censors: Sequence[pl.DataFrame | pl.LazyFrame] = field(default_factory=tuple)
 
 
-def choose(parameter: Parameter) -> pl.DataFrame:
+def choose(parameter: Parameter) -> pl.LazyFrame:
     """The generic rule of every time-to-event parameter (admiral's ``derive_param_tte``):
 
     per subject of the population, the **earliest event**; if there is none, the **latest
@@ -144,17 +166,23 @@ def choose(parameter: Parameter) -> pl.DataFrame:
     least one censoring candidate on or after the start date (the parameter builders ensure
     it); a subject without any candidate would get no row.
 
-    Returns the ADTTE columns for this parameter (unsorted).
+    Returns the ADTTE columns for this parameter (unsorted) as a lazy query: :func:`derive_adtte`
+    collects every parameter's at once.
     """
-    tagged = [c.with_columns(pl.lit(0, pl.Int8).alias("cnsr")) for c in parameter.events]
-    tagged += [c.with_columns(pl.lit(1, pl.Int8).alias("cnsr")) for c in parameter.censors]
-    empty = pl.DataFrame(schema=SOURCE_SCHEMA | {"cnsr": pl.Int8})
+    population = parameter.population.lazy()
+    tagged = [c.lazy().with_columns(pl.lit(0, pl.Int8).alias("cnsr")) for c in parameter.events]
+    tagged += [c.lazy().with_columns(pl.lit(1, pl.Int8).alias("cnsr")) for c in parameter.censors]
+    # (no source at all is no candidate; the id type is the population's)
+    nothing = (pl.lit(None, dtype).alias(name) for name, dtype in SOURCE_SCHEMA.items() if name != "subject_id")
+    empty = population.select("subject_id", *nothing, pl.lit(None, pl.Int8).alias("cnsr")).clear()
     candidates = (
-        pl.concat([empty.with_columns(pl.col("subject_id").cast(parameter.population.schema["subject_id"])), *tagged])
-        .join(parameter.population, on="subject_id", how="inner")
+        pl.concat([empty, *tagged], how="vertical")
+        .join(population, on="subject_id", how="inner")
         .filter(pl.col("date") >= pl.col("startdt"))
     )
-    chosen = _first_by_order(candidates)
+    days = pl.col("date").cast(pl.Int32).cast(pl.Int128)
+    day = pl.when(pl.col("cnsr") == 0).then(days).otherwise(days * -1)  # (no Int128 negation)
+    chosen = _first(candidates, _candidate_order(day, pl.col("cnsr")))
     is_event = pl.col("cnsr") == 0
     return chosen.select(
         pl.col("subject_id").alias("USUBJID"),
@@ -173,34 +201,49 @@ def choose(parameter: Parameter) -> pl.DataFrame:
     ).cast({k: v for k, v in ADTTE_SCHEMA.items() if k != "USUBJID"})  # type: ignore[arg-type]
 
 
-def _first_by_order(candidates: pl.DataFrame) -> pl.DataFrame:
-    """Per subject, the candidate first in the order (cnsr, date ascending for events /
-    descending for censorings, priority, srcseq).
+# --------------------------------------------------------------------------------------------
+# Per-subject first and latest rows, without sorting
+# --------------------------------------------------------------------------------------------
 
-    For speed the order is packed into one Int64 (cnsr: 1 bit, date: 23 bits, priority: 8 bits,
-    srcseq: 31 bits) and a group minimum is taken, which avoids sorting millions of rows; when a
-    value does not fit (a file of over two billion lines) a plain sort gives the same answer.
-    """
-    days = pl.col("date").cast(pl.Int64)
-    day_key = pl.when(pl.col("cnsr") == 0).then(days).otherwise(-days) + (1 << 22)
-    bounds = candidates.select(
-        (day_key.is_between(0, (1 << 23) - 1) & pl.col("priority").is_between(0, 255) & pl.col("srcseq").is_between(0, (1 << 31) - 1)).all()
-    ).item()
-    if bounds is not False:  # True, or None for an empty frame
-        keyed = candidates.with_columns(
-            (
-                pl.col("cnsr").cast(pl.Int64) * (1 << 62)
-                + day_key * (1 << 39)
-                + pl.col("priority").cast(pl.Int64) * (1 << 31)
-                + pl.col("srcseq")
-            ).alias("_key")
-        )
-        best = keyed.group_by("subject_id").agg(pl.col("_key").min())
-        chosen = keyed.join(best, on=["subject_id", "_key"], how="semi")
-    else:  # pragma: no cover - needs a file of over 2**31 lines
-        chosen = candidates.with_columns(day_key.alias("_key")).sort("subject_id", "cnsr", "_key", "priority", "srcseq")
-    # identical keys can only come from one record offered twice: keep the first source's
-    return chosen.unique("subject_id", keep="first", maintain_order=True)
+
+def _first(frame: Frame, key: pl.Expr) -> Frame:
+    """Per subject, the row with the least ``key`` (one of the keys below, which pack a whole
+    sort order into one integer): a group minimum, much cheaper than sorting the frame. A row
+    with a null key is never first. Rows with the same key are one record offered twice (the
+    keys end in the input line): one of them is kept."""
+    return frame.filter(key == key.min().over("subject_id")).unique("subject_id", keep="any")
+
+
+def _candidate_order(day: pl.Expr, cnsr: pl.Expr | None = None) -> pl.Expr:
+    """``(cnsr, day, priority, srcseq)`` of a candidate packed into one Int128 that orders like
+    the tuple (lower first): ``cnsr`` (0 or 1) from bit 105, ``day`` (a signed day number) from
+    bit 72, ``priority`` in bits 64-71 and ``srcseq + 2**63`` in the low 64. A priority is a
+    small rank: one outside 0-255 fails the cast rather than mis-order."""
+    priority = pl.col("priority").cast(pl.UInt8, strict=True).cast(pl.Int128)
+    key = day.cast(pl.Int128) * 2**72 + priority * 2**64 + (pl.col("srcseq").cast(pl.Int128) + _MID)
+    return key if cnsr is None else key + cnsr.cast(pl.Int128) * 2**105
+
+
+_MID = pl.lit(2**63, pl.Int128)
+
+
+def _date_line_key(date: str = "date", *, latest: bool = False) -> pl.Expr:
+    """``(date, line)`` as one Int128 that orders like the pair (with ``latest``, the date
+    reversed): its minimum is the earliest (latest) record, ties to the lower line, so
+    :func:`_first` takes one pass. The day number times ``2**64``, plus ``line + 2**63``."""
+    days = pl.col(date).cast(pl.Int32).cast(pl.Int128)
+    days = days * -1 if latest else days  # (polars has no Int128 negation)
+    return days * 2**64 + (_LINE.cast(pl.Int128) + _MID)
+
+
+def _earliest(frame: Frame, date: str = "date") -> Frame:
+    """Each subject's row with the earliest ``date`` (ties: the lower input line)."""
+    return _first(frame, _date_line_key(date))
+
+
+def _latest(frame: Frame, date: str = "date") -> Frame:
+    """Each subject's row with the latest ``date`` (ties: the lower input line)."""
+    return _first(frame, _date_line_key(date, latest=True))
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,15 +270,10 @@ def timeline(events: pl.DataFrame) -> pl.DataFrame:
     return kept.join(treated, on="subject_id", how="inner")
 
 
-def _origin(records: pl.DataFrame, kind: str) -> pl.DataFrame:
+def _origin(records: Frame, kind: str) -> Frame:
     """``subject_id, startdt, start_kind, start_line, start_imputed``: the first record of the
     origin kind (ties on the date: the lower line)."""
-    first = (
-        records.filter(pl.col("event") == kind)
-        .sort("subject_id", "date", "line")
-        .unique("subject_id", keep="first", maintain_order=False)
-    )
-    return first.select(
+    return _earliest(records.filter(pl.col("event") == kind)).select(
         "subject_id",
         pl.col("date").alias("startdt"),
         pl.col("event").alias("start_kind"),
@@ -244,26 +282,15 @@ def _origin(records: pl.DataFrame, kind: str) -> pl.DataFrame:
     )
 
 
-def _first_by_subject(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+def _first_by_subject(frame: Frame, name: str) -> Frame:
     """``subject_id, {name}_date, {name}_line, {name}_kind``: each subject's earliest row
     (ties on the date: the lower input line)."""
-    return (
-        frame.sort("subject_id", "date", "line")
-        .unique("subject_id", keep="first", maintain_order=False)
-        .select(
-            "subject_id",
-            pl.col("date").alias(f"{name}_date"),
-            pl.col("line").alias(f"{name}_line"),
-            pl.col("event").alias(f"{name}_kind"),
-        )
+    return _earliest(frame).select(
+        "subject_id",
+        pl.col("date").alias(f"{name}_date"),
+        pl.col("line").alias(f"{name}_line"),
+        pl.col("event").alias(f"{name}_kind"),
     )
-
-
-def _latest_by_subject(frame: pl.DataFrame, date: str) -> pl.DataFrame:
-    """Each subject's row with the latest ``date`` (ties: the lower input line): one group
-    maximum and a semi join instead of a sort of the whole frame."""
-    latest = frame.join(frame.group_by("subject_id").agg(pl.col(date).max()), on=["subject_id", date], how="semi")
-    return latest.join(latest.group_by("subject_id").agg(_LINE.min()), on=["subject_id", "line"], how="semi")
 
 
 @dataclass(frozen=True)
@@ -284,6 +311,10 @@ class FollowUp:
     counted: pl.DataFrame
     anchors: pl.DataFrame
 
+    def lazy(self) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+        """``records, assessments, counted, anchors`` as lazy frames."""
+        return self.records.lazy(), self.assessments.lazy(), self.counted.lazy(), self.anchors.lazy()
+
 
 def follow_up(records: pl.DataFrame, window_days: int, response: Sequence[str]) -> FollowUp:
     """"Response to the infusion: an assessment counts only if it is dated before the start of
@@ -297,23 +328,27 @@ def follow_up(records: pl.DataFrame, window_days: int, response: Sequence[str]) 
     counted when dated on or before the first ``new_therapy`` and on or before a salvage
     ``hsct`` (an ``hsct`` dated strictly before the first result in ``response``, found among
     the assessments on or before the first ``new_therapy``).
+
+    ``records`` are :func:`timeline`'s (or only the kinds read here and after); the four frames
+    are computed in one collection.
     """
     window_end = pl.col("infusion_date") + pl.duration(days=window_days)
+    timed = records.lazy()
     anchors = (
-        records.filter(pl.col("event") == "infusion")
+        timed.filter(pl.col("event") == "infusion")
         .unique("subject_id", keep="any")
         .select("subject_id", "infusion_date", "infusion_line", window_end.alias("window_end"))
     )
-    records = records.with_columns(window_end.alias("window_end")).filter(
+    timed = timed.with_columns(window_end.alias("window_end")).filter(
         (_DATE >= pl.col("infusion_date")) & (_DATE <= pl.col("window_end"))
     )
     after_day0 = _DATE > pl.col("infusion_date")
-    new_therapy = _first_by_subject(records.filter((pl.col("event") == "new_therapy") & after_day0), "new_therapy")
-    hsct = _first_by_subject(records.filter((pl.col("event") == "hsct") & after_day0), "hsct")
+    new_therapy = _first_by_subject(timed.filter((pl.col("event") == "new_therapy") & after_day0), "new_therapy")
+    hsct = _first_by_subject(timed.filter((pl.col("event") == "hsct") & after_day0), "hsct")
     anchors = anchors.join(new_therapy.select("subject_id", "new_therapy_date"), on="subject_id", how="left")
-    records = records.join(new_therapy.select("subject_id", "new_therapy_date"), on="subject_id", how="left")
+    timed = timed.join(new_therapy.select("subject_id", "new_therapy_date"), on="subject_id", how="left")
 
-    assessments = records.filter((pl.col("event") == "assessment") & after_day0)
+    assessments = timed.filter((pl.col("event") == "assessment") & after_day0)
     before_new_therapy = pl.col("new_therapy_date").is_null() | (_DATE <= pl.col("new_therapy_date"))
     first_response = (
         assessments.filter(before_new_therapy & pl.col("result").is_in(list(response)))
@@ -330,7 +365,7 @@ def follow_up(records: pl.DataFrame, window_days: int, response: Sequence[str]) 
         .filter(before_new_therapy & (pl.col("salvage_hsct_date").is_null() | (_DATE <= pl.col("salvage_hsct_date"))))
         .drop("salvage_hsct_date")
     )
-    return FollowUp(records, assessments, counted, anchors)
+    return FollowUp(*pl.collect_all([timed, assessments, counted, anchors], engine=_ENGINE))
 
 
 def _is_adequate() -> pl.Expr:
@@ -343,7 +378,7 @@ def _is_adequate() -> pl.Expr:
 # --------------------------------------------------------------------------------------------
 
 
-def os_parameter(records: pl.DataFrame, config: Config) -> Parameter:
+def os_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Config) -> Parameter:
     """OS — overall survival.
 
     "Start: infusion date. Event: `death` of any cause in the window."
@@ -354,33 +389,28 @@ def os_parameter(records: pl.DataFrame, config: Config) -> Parameter:
     "Dated after it" looks at both ``date`` and ``end_date`` of every record. The window end
     is ``infusion date + os.window_days`` (inclusive); a death after it is ignored (and, being a
     record after the window end, makes the censoring date the window end).
+
+    ``records`` and ``last_alive`` are :func:`_study`'s: the records of the kinds read (deaths
+    and the origin kind among them), and per subject its last known alive date: the latest
+    ``date`` or ``end_date`` of all its records. Of the last-known-alive censorings only that
+    one can be chosen (the latest; on one day the record date, priority 2, before the AE end
+    date, priority 3, then the lower line), so it is the only one offered, when it is in the
+    window. When it is not, a record is dated after the window end: the window-end censoring
+    is offered instead, and it beats every censoring in the window (it is later, or on the same
+    day with priority 1). A candidate before the start date is dropped by the chooser; the
+    latest is before the start only when all are.
     """
     cfg = config.os
-    population = _origin(records, cfg.origin_event)
-    records = records.with_columns((pl.col("infusion_date") + pl.duration(days=cfg.window_days)).alias("window_end"))
-    in_window = _DATE <= pl.col("window_end")
+    population = _origin(records.lazy(), cfg.origin_event)
+    window_end = pl.col("infusion_date") + pl.duration(days=cfg.window_days)
 
-    deaths = records.filter((pl.col("event") == "death") & in_window)
+    deaths = records.lazy().filter((pl.col("event") == "death") & (_DATE <= window_end))
     death = source(deaths, description=pl.format("Death ({})", pl.col("result")), priority=1)
 
-    # last known alive: the latest record date, and the latest AE end date, inside the window
-    # (each reduced to its one candidate per subject: the latest of a censoring source is the
-    # only one the chooser can pick, and it is before the start date only when all are)
-    alive_dates = source(_latest_by_subject(records.filter(in_window), "date"), description="Last known alive", priority=2)
-    alive_ends = source(
-        _latest_by_subject(records.filter(pl.col("end_date") <= pl.col("window_end")), "end_date"),
-        description="Last known alive (AE end date)",
-        date=pl.col("end_date"),
-        imputed=pl.lit(False),
-        priority=3,
-    )
-    last = records.group_by("subject_id").agg(
-        pl.max_horizontal(_DATE.max(), pl.col("end_date").max()).alias("last_date"),
-        pl.col("window_end").first(),
-        pl.col("infusion_line").first(),
-    )
-    window_end = source(
-        last.filter(pl.col("last_date") > pl.col("window_end")),
+    alive = last_alive.lazy().with_columns(window_end.alias("window_end"))
+    in_window = pl.col("alive_date") <= pl.col("window_end")
+    window_end_censor = source(
+        alive.filter(pl.col("alive_date") > pl.col("window_end")),
         description=f"End of the {cfg.window_days}-day follow-up window",
         date=pl.col("window_end"),
         srcdom="infusion",
@@ -388,7 +418,29 @@ def os_parameter(records: pl.DataFrame, config: Config) -> Parameter:
         imputed=pl.lit(False),
         priority=1,
     )
-    return Parameter(cfg.paramcd, cfg.param, population.select("subject_id", "startdt"), [death], [window_end, alive_dates, alive_ends])
+    alive_dates = source(
+        alive.filter(in_window & ~pl.col("alive_is_end")),
+        description="Last known alive",
+        date=pl.col("alive_date"),
+        srcdom=pl.col("alive_kind"),
+        srcseq=pl.col("alive_line"),
+        imputed=pl.col("alive_imputed"),
+        priority=2,
+    )
+    alive_ends = source(
+        alive.filter(in_window & pl.col("alive_is_end")),
+        description="Last known alive (AE end date)",
+        date=pl.col("alive_date"),
+        srcdom=pl.col("alive_kind"),
+        srcseq=pl.col("alive_line"),
+        imputed=pl.lit(False),
+        priority=3,
+    )
+    starts = population.select("subject_id", "startdt")
+    starts, death, *censors = pl.collect_all(
+        [starts, death, window_end_censor, alive_dates, alive_ends], engine=_ENGINE
+    )
+    return Parameter(cfg.paramcd, cfg.param, starts, [death], censors)
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,14 +474,16 @@ def efs_failures(fu: FollowUp, cfg: EFSConfig, response: Sequence[str]) -> pl.Da
     ``next_therapy_*`` (first ``new_therapy``/``hsct`` after the infusion, in the window).
     """
     k = cfg.efficacy_assessments
+    records, _, counted, _ = fu.lazy()
     is_response = pl.col("result").is_in(list(response))
-    first_response = (
-        fu.counted.filter(is_response).group_by("subject_id").agg(_DATE.min().alias("response_date"))
-    )
-    adequate = fu.counted.filter(_is_adequate())
+    first_response = counted.filter(is_response).group_by("subject_id").agg(_DATE.min().alias("response_date"))
+
+    # the first k adequate assessments: in date (then line) order, a row is among its subject's
+    # first k when the row k above it is another subject's
     efficacy = (
-        adequate.sort("subject_id", "date", "line")
-        .filter(pl.int_range(pl.len()).over("subject_id") < k)
+        counted.filter(_is_adequate())
+        .sort("subject_id", "date", "line")
+        .filter((pl.col("subject_id") != pl.col("subject_id").shift(k)).fill_null(True))
         .group_by("subject_id")
         .agg(
             pl.len().alias("n"),
@@ -447,7 +501,7 @@ def efs_failures(fu: FollowUp, cfg: EFSConfig, response: Sequence[str]) -> pl.Da
         priority=1,
     )
     after_day0 = _DATE > pl.col("infusion_date")
-    therapies = fu.records.filter(pl.col("event").is_in(["new_therapy", "hsct"]) & after_day0)
+    therapies = records.filter(pl.col("event").is_in(["new_therapy", "hsct"]) & after_day0)
     next_therapy = _first_by_subject(therapies, "next_therapy")
     candidates = [non_response]
     if cfg.therapy_before_response_is_failure:
@@ -459,7 +513,9 @@ def efs_failures(fu: FollowUp, cfg: EFSConfig, response: Sequence[str]) -> pl.Da
                 failed,
                 description=pl.format(
                     "Treatment failure: {} before response",
-                    pl.when(pl.col("next_therapy_kind") == "hsct").then(pl.lit("HSCT")).otherwise(pl.lit("new therapy")),
+                    pl.when(pl.col("next_therapy_kind") == "hsct")
+                    .then(pl.lit("HSCT"))
+                    .otherwise(pl.lit("new therapy")),
                 ),
                 date=pl.col("next_therapy_date"),
                 srcdom=pl.col("next_therapy_kind"),
@@ -469,10 +525,10 @@ def efs_failures(fu: FollowUp, cfg: EFSConfig, response: Sequence[str]) -> pl.Da
             )
         )
     if cfg.death_before_assessments == "failure":
-        deaths = fu.records.filter(pl.col("event") == "death")
+        deaths = records.filter(pl.col("event") == "death")
         before = (
             deaths.select("subject_id", pl.col("date").alias("death_date"))
-            .join(fu.counted, on="subject_id", how="inner")
+            .join(counted, on="subject_id", how="inner")
             .filter(_DATE <= pl.col("death_date"))
             .group_by("subject_id")
             .agg(_is_adequate().sum().alias("n_adequate"), is_response.any().alias("responded"))
@@ -483,14 +539,14 @@ def efs_failures(fu: FollowUp, cfg: EFSConfig, response: Sequence[str]) -> pl.Da
         candidates.append(
             source(early, description="Treatment failure: death before the efficacy assessments", priority=3)
         )
-    actual = (
-        pl.concat(candidates)
-        .sort("subject_id", "date", "priority", "srcseq")
-        .unique("subject_id", keep="first", maintain_order=False)
-        .drop("priority")
+    actual = _first(pl.concat(candidates), _candidate_order(_DATE.cast(pl.Int32)))
+    eot = _first_by_subject(records.filter((pl.col("event") == "end_of_treatment") & after_day0), "eot")
+    return (
+        actual.drop("priority")
+        .join(eot, on="subject_id", how="left")
+        .join(next_therapy, on="subject_id", how="left")
+        .collect(engine=_ENGINE)
     )
-    eot = _first_by_subject(fu.records.filter((pl.col("event") == "end_of_treatment") & after_day0), "eot")
-    return actual.join(eot, on="subject_id", how="left").join(next_therapy, on="subject_id", how="left")
 
 
 #: How each ``EFSParameter.failure_date`` dates a treatment failure: (date, srcdom, srcseq,
@@ -503,7 +559,7 @@ _FAILURE_DATE_RULES: dict[str, tuple[str, str] | None] = {
 }
 
 
-def efs_failure_source(failures: pl.DataFrame, population: pl.DataFrame, parameter: EFSParameter) -> pl.DataFrame:
+def efs_failure_source(failures: Frame, population: Frame, parameter: EFSParameter) -> Frame:
     """The treatment-failure event source of one EFS parameter.
 
     "EFS (primary): the start date, so AVAL = 1."
@@ -525,12 +581,15 @@ def efs_failure_source(failures: pl.DataFrame, population: pl.DataFrame, paramet
         )
     spec = _FAILURE_DATE_RULES[rule]
     if spec is None:
-        return source(failures, description=pl.col("description"), srcdom=pl.col("srcdom"), srcseq=pl.col("srcseq"), imputed=pl.col("imputed"), priority=_FAILURE)
+        columns = {name: pl.col(name) for name in ("description", "srcdom", "srcseq", "imputed")}
+        return source(failures, **columns, priority=_FAILURE)
     name, suffix = spec
     has = pl.col(f"{name}_date").is_not_null()
     return source(
         failures,
-        description=pl.when(has).then(pl.format("{} ({})", pl.col("description"), pl.lit(suffix))).otherwise(pl.col("description")),
+        description=pl.when(has)
+        .then(pl.format("{} ({})", pl.col("description"), pl.lit(suffix)))
+        .otherwise(pl.col("description")),
         date=pl.coalesce(pl.col(f"{name}_date"), pl.col("date")),
         srcdom=pl.when(has).then(pl.col(f"{name}_kind")).otherwise(pl.col("srcdom")),
         srcseq=pl.when(has).then(pl.col(f"{name}_line")).otherwise(pl.col("srcseq")),
@@ -558,34 +617,41 @@ def efs_parameters(records: pl.DataFrame, config: Config, fu: FollowUp) -> list[
     """
     cfg = config.efs
     response = config.response_sets.get(cfg.response_set)
-    population = _origin(records, cfg.origin_event)
-    failures = efs_failures(fu, cfg, response)
+    population = _origin(records.lazy(), cfg.origin_event)
+    failures = efs_failures(fu, cfg, response).lazy()
+    timed, _, counted, _ = fu.lazy()
 
     first_response = (
-        fu.counted.filter(pl.col("result").is_in(list(response)))
+        counted.filter(pl.col("result").is_in(list(response)))
         .group_by("subject_id")
         .agg(_DATE.min().alias("response_date"))
     )
-    records = fu.records.join(first_response, on="subject_id", how="left")
+
+    def with_response(kind: pl.Expr) -> pl.LazyFrame:
+        """The records of ``kind``, with the subject's first counted response date."""
+        return timed.filter(kind).join(first_response, on="subject_id", how="left")
+
     observed = pl.col("new_therapy_date").is_null() | (_DATE <= pl.col("new_therapy_date"))
     after_response = pl.col("response_date").is_not_null() & (_DATE > pl.col("response_date"))
     relapse = source(
-        records.filter((pl.col("event") == "relapse") & after_response & observed),
+        with_response(pl.col("event") == "relapse").filter(after_response & observed),
         description=pl.format("Relapse ({})", pl.col("result")),
         priority=_RELAPSE,
     )
     progression = source(
-        records.filter((pl.col("event") == "assessment") & (pl.col("result") == "PD") & after_response & observed),
+        with_response((_EVENT == "assessment") & (pl.col("result") == "PD")).filter(after_response & observed),
         description="Progressive disease at assessment",
         priority=_PD,
     )
     death_observed = pl.col("response_date").is_null() | observed
     death = source(
-        records.filter((pl.col("event") == "death") & death_observed),
+        with_response(pl.col("event") == "death").filter(death_observed),
         description=pl.format("Death ({})", pl.col("result")),
         priority=_DEATH,
     )
-    last_assessment = source(_latest_by_subject(fu.counted.filter(_is_adequate()), "date"), description="Last adequate assessment", priority=1)
+    last_assessment = source(
+        _latest(counted.filter(_is_adequate())), description="Last adequate assessment", priority=1
+    )
     at_start = source(
         population,
         description="No adequate assessment: censored at the start date",
@@ -596,15 +662,13 @@ def efs_parameters(records: pl.DataFrame, config: Config, fu: FollowUp) -> list[
         priority=2,
     )
     starts = population.select("subject_id", "startdt")
+    failed = [efs_failure_source(failures, population, p) for p in cfg.parameters]
+    starts, relapse, progression, death, last_assessment, at_start, *failed = pl.collect_all(
+        [starts, relapse, progression, death, last_assessment, at_start, *failed], engine=_ENGINE
+    )
     return [
-        Parameter(
-            p.paramcd,
-            p.param,
-            starts,
-            [efs_failure_source(failures, population, p), relapse, progression, death],
-            [last_assessment, at_start],
-        )
-        for p in cfg.parameters
+        Parameter(p.paramcd, p.param, starts, [failure, relapse, progression, death], [last_assessment, at_start])
+        for p, failure in zip(cfg.parameters, failed, strict=True)
     ]
 
 
@@ -632,57 +696,63 @@ def dor_parameter(config: Config, fu: FollowUp) -> Parameter:
     """
     cfg = config.dor
     response = config.response_sets.get(cfg.response_set)
-    start = (
-        fu.counted.filter(pl.col("result").is_in(list(response)))
-        .sort("subject_id", "date", "line")
-        .unique("subject_id", keep="first", maintain_order=False)
-        .select("subject_id", pl.col("date").alias("startdt"))
+    timed, _, counted, anchors = fu.lazy()
+    start = _earliest(counted.filter(pl.col("result").is_in(list(response)))).select(
+        "subject_id", pl.col("date").alias("startdt")
     )
-    records = fu.records.join(start, on="subject_id", how="inner")
+    # per subject, the day observation ends (on which events still count)
+    ends = start.join(anchors.select("subject_id", "window_end", "new_therapy_date"), on="subject_id", how="inner")
     limits: list[pl.Expr] = [pl.col("window_end")]
     if cfg.censor_at_new_therapy:
         limits.append(pl.col("new_therapy_date"))
     if cfg.censor_at_hsct:
         hsct = (
-            records.filter((pl.col("event") == "hsct") & (_DATE >= pl.col("startdt")))
+            timed.filter(pl.col("event") == "hsct")
+            .join(start, on="subject_id", how="inner")
+            .filter(_DATE >= pl.col("startdt"))
             .group_by("subject_id")
             .agg(_DATE.min().alias("hsct_date"))
         )
-        records = records.join(hsct, on="subject_id", how="left")
+        ends = ends.join(hsct, on="subject_id", how="left")
         limits.append(pl.col("hsct_date"))
+    # a death of another cause; of several, the latest (observation runs while any allows it),
+    # and none if one is undated
     other_death = (
-        records.filter((pl.col("event") == "death") & ~pl.col("result").is_in(list(cfg.event_death_causes)))
-        .select("subject_id", pl.col("date").alias("other_death_date"))
+        timed.filter((pl.col("event") == "death") & ~pl.col("result").is_in(list(cfg.event_death_causes)))
+        .group_by("subject_id")
+        .agg(pl.when(_DATE.is_null().any()).then(None).otherwise(_DATE.max()).alias("other_death_date"))
     )
-    records = records.join(other_death, on="subject_id", how="left").with_columns(
-        pl.min_horizontal(*limits, pl.col("other_death_date")).alias("observed_until")
+    ends = ends.join(other_death, on="subject_id", how="left").select(
+        "subject_id", "startdt", pl.min_horizontal(*limits, pl.col("other_death_date")).alias("observed_until")
     )
-    observed = _DATE <= pl.col("observed_until")
+
+    def observed(kind: pl.Expr) -> pl.LazyFrame:
+        """The subjects' records of ``kind``, dated on or before the end of their observation."""
+        return timed.filter(kind).join(ends, on="subject_id", how="inner").filter(_DATE <= pl.col("observed_until"))
+
     after_start = _DATE > pl.col("startdt")
     relapse = source(
-        records.filter((pl.col("event") == "relapse") & after_start & observed),
+        observed(pl.col("event") == "relapse").filter(after_start),
         description=pl.format("Relapse ({})", pl.col("result")),
         priority=1,
     )
     progression = source(
-        records.filter((pl.col("event") == "assessment") & (pl.col("result") == "PD") & after_start & observed),
+        observed((pl.col("event") == "assessment") & (pl.col("result") == "PD")).filter(after_start),
         description="Progressive disease at assessment",
         priority=2,
     )
     death = source(
-        records.filter((pl.col("event") == "death") & pl.col("result").is_in(list(cfg.event_death_causes)) & observed),
+        observed((pl.col("event") == "death") & pl.col("result").is_in(list(cfg.event_death_causes))),
         description=pl.format("Death ({})", pl.col("result")),
         priority=3,
     )
     last_assessment = source(
-        _latest_by_subject(
-            records.filter((pl.col("event") == "assessment") & (_DATE > pl.col("infusion_date")) & _is_adequate() & observed),
-            "date",
-        ),
+        _latest(observed((pl.col("event") == "assessment") & (_DATE > pl.col("infusion_date")) & _is_adequate())),
         description="Last adequate assessment",
         priority=1,
     )
-    return Parameter(cfg.paramcd, cfg.param, start, [relapse, progression, death], [last_assessment])
+    start, *sources = pl.collect_all([start, relapse, progression, death, last_assessment], engine=_ENGINE)
+    return Parameter(cfg.paramcd, cfg.param, start, sources[:3], sources[3:])
 
 
 # --------------------------------------------------------------------------------------------
@@ -694,12 +764,131 @@ def dor_parameter(config: Config, fu: FollowUp) -> Parameter:
 _EFS_DOR_KINDS = ("infusion", "assessment", "relapse", "death", "new_therapy", "hsct", "end_of_treatment")
 
 
+#: Beyond any narrow :func:`_alive_key` (a record with no date at all).
+_NO_KEY = 2**63 - 1
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _alive_key(*, narrow: bool) -> pl.Expr:
+    """Per record, the later of its two last-known-alive candidates, ``date`` and (AE)
+    ``end_date``, as an integer whose minimum over a subject's records is the latest of all;
+    ties: a ``date`` before an ``end_date``, then the lower line.
+
+    The day number (negated) times ``2**65``, plus ``2**64`` for an ``end_date``, plus
+    ``line + 2**63``: an Int128, for any line. With ``narrow``, times ``2**33``, plus
+    ``2**32``, plus the line: an Int64, which polars computes and aggregates markedly faster,
+    for lines in ``0 <= line < 2**32`` and day numbers within ``2**30`` (any file's)."""
+    dtype, unit, offset = (pl.Int64, 2**33, 0) if narrow else (pl.Int128, 2**65, 2**63)
+    rest = _LINE.cast(dtype) + offset
+    on_date = pl.col("date").cast(pl.Int32).cast(dtype) * -unit + rest
+    on_end = pl.col("end_date").cast(pl.Int32).cast(dtype) * -unit + (rest + unit // 2)
+    return pl.min_horizontal(on_date, on_end)
+
+
+def _alive_key_parts(key: pl.Expr, *, narrow: bool) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """The date, the "it is an ``end_date``" flag and the line of an :func:`_alive_key`."""
+    unit, offset = (2**33, 0) if narrow else (2**65, 2**63)
+    rest = key % unit  # (floor division and modulo: the day part is negative for a later date)
+    date = (key // unit * -1).cast(pl.Int32).cast(pl.Date)
+    return date, rest >= unit // 2, (rest % (unit // 2) - offset).cast(pl.Int64)
+
+
+def _last_alive_keys(events: pl.DataFrame, *, narrow: bool) -> pl.DataFrame:
+    """``subject_id, alive_key``: each subject's least :func:`_alive_key`.
+
+    A file usually lists its records subject by subject: when the ids are sorted, each run of
+    one id is one subject, and the least key of each run is taken by position (numpy's
+    ``minimum.reduceat`` at the run starts), with no grouping, hashing or copying of the ids;
+    the key is then the only column computed over every record. Otherwise a group minimum."""
+    ids = events.get_column("subject_id")
+    if narrow and events.height > 0 and ids.is_sorted():
+        runs = ids.rle()
+        starts = np.concatenate(([0], np.cumsum(runs.struct.field("len").cast(pl.Int64).to_numpy())[:-1]))
+        keys = events.select(_alive_key(narrow=True).fill_null(_NO_KEY)).to_series().to_numpy()
+        least = pl.Series("alive_key", np.minimum.reduceat(keys, starts), dtype=pl.Int64)
+        return pl.DataFrame([runs.struct.field("value").alias("subject_id"), least]).with_columns(
+            pl.when(pl.col("alive_key") != _NO_KEY).then(pl.col("alive_key")).alias("alive_key")
+        )
+    keys = events.lazy().select("subject_id", _alive_key(narrow=narrow).alias("alive_key"))
+    return keys.group_by("subject_id").agg(pl.col("alive_key").min()).collect(engine=_ENGINE)
+
+
+def _study(events: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """``(records, last_alive, ids)``: what every parameter reads, from one pass over ``events``.
+
+    * ``records``: the records of treated subjects of the kinds the parameters read (EFS's,
+      DOR's and :func:`follow_up`'s, deaths, the origin kinds; not the bulk of ``ae`` and
+      ``contact`` records), as :func:`timeline` gives them: ``subject_id`` an ``Enum`` of the
+      treated subjects in sorted order, with ``infusion_date`` and ``infusion_line``.
+    * ``last_alive``: per treated subject ``infusion_date``, ``infusion_line`` and the last
+      known alive date: ``alive_date``, the latest ``date`` or ``end_date`` of any of its records
+      (ties: a ``date`` before an ``end_date``, then the lower line), ``alive_is_end`` (it is an
+      ``end_date``), and that record's ``alive_line``, ``alive_kind`` and ``alive_imputed``.
+    * ``ids``: the treated subjects' ``subject_id`` (text); ``ids[i]`` is ``Enum`` code i's.
+
+    Every record is read by one filter (to the kinds above) and one minimum per subject (of a
+    key that names the last known alive record); then only the records so named are looked up,
+    and the infusion is attached to the records by position (``Enum`` code), not by a join.
+    """
+    kinds = sorted({*_EFS_DOR_KINDS, config.efs.origin_event, config.os.origin_event})
+    dates = [pl.col(c).min().alias(f"{c}_min") for c in ("date", "end_date")]
+    dates += [pl.col(c).max().alias(f"{c}_max") for c in ("date", "end_date")]
+    low, high, *ends = events.select(_LINE.min(), _LINE.max().alias("high"), *dates).row(0)
+    far = max((abs((d - _EPOCH).days) for d in ends if d is not None), default=0)
+    narrow = low is None or (low >= 0 and high < 2**32 and far < 2**30)
+    used = (
+        events.lazy()
+        .filter(_EVENT.is_in(kinds))
+        .select("line", "subject_id", "event", "date", "date_imputed", "result")
+        .collect(engine=_ENGINE)
+    )
+    treated = treated_subjects(used).sort("subject_id")  # row i: the subject of Enum code i
+    ids = treated.get_column("subject_id")
+    as_id = pl.col("subject_id").cast(pl.Enum(ids), strict=False)  # untreated -> null
+    used = used.with_columns(as_id).drop_nulls("subject_id")
+    code = used.get_column("subject_id").to_physical()
+    records = used.with_columns(treated.get_column(c).gather(code) for c in ("infusion_date", "infusion_line"))
+
+    alive_date, alive_is_end, alive_line = _alive_key_parts(pl.col("alive_key"), narrow=narrow)
+    latest = (
+        _last_alive_keys(events, narrow=narrow)
+        .with_columns(as_id)
+        .drop_nulls("subject_id")
+        .select(
+            "subject_id",
+            alive_date.alias("alive_date"),
+            alive_is_end.alias("alive_is_end"),
+            alive_line.alias("alive_line"),
+        )
+    )
+    found = (
+        events.lazy()
+        .filter(_LINE.is_in(latest.get_column("alive_line").implode()))
+        .select(as_id, "date", "end_date", _LINE.alias("alive_line"), _EVENT.alias("alive_kind"), _IMPUTED)
+        .rename({"date_imputed": "alive_imputed"})
+    )
+    named = (
+        latest.lazy()
+        .join(found, on=["subject_id", "alive_line"], how="inner")
+        .filter(pl.when(pl.col("alive_is_end")).then(pl.col("end_date")).otherwise(_DATE) == pl.col("alive_date"))
+        .unique("subject_id", keep="any")  # (a line is one record)
+        .drop("date", "end_date")
+    )
+    last_alive = treated.lazy().with_columns(as_id).join(named, on="subject_id", how="left").collect(engine=_ENGINE)
+    return records, last_alive, ids
+
+
 def tte_parameters(events: pl.DataFrame, config: Config) -> list[Parameter]:
     """Every parameter of the dataset, in the configured order: OS, each EFS parameter, DOR."""
-    records = timeline(events)
-    # EFS and DOR read only these kinds of record (OS reads every record: last known alive)
+    return _parameters(events, config)[0]
+
+
+def _parameters(events: pl.DataFrame, config: Config) -> tuple[list[Parameter], pl.Series]:
+    """:func:`tte_parameters`, and :func:`_study`'s ``ids`` (the text of the ``Enum`` codes)."""
+    records, last_alive, ids = _study(events, config)
+    # EFS and DOR read only these kinds of record (OS also reads the deaths and its origin kind)
     kinds = {*_EFS_DOR_KINDS, config.efs.origin_event}
-    used = records.filter(pl.col("event").is_in(sorted(kinds)))
+    used = records if config.os.origin_event in kinds else records.filter(pl.col("event").is_in(sorted(kinds)))
     windows: dict[int, FollowUp] = {}
 
     def window(days: int) -> FollowUp:
@@ -707,11 +896,12 @@ def tte_parameters(events: pl.DataFrame, config: Config) -> list[Parameter]:
             windows[days] = follow_up(used, days, config.response_sets.response)
         return windows[days]
 
-    return [
-        os_parameter(records, config),
+    parameters = [
+        os_parameter(records, last_alive, config),
         *efs_parameters(used, config, window(config.efs.window_days)),
         dor_parameter(config, window(config.dor.window_days)),
     ]
+    return parameters, ids
 
 
 def derive_adtte(events: pl.DataFrame, config: Config | None = None) -> pl.DataFrame:
@@ -724,16 +914,19 @@ def derive_adtte(events: pl.DataFrame, config: Config | None = None) -> pl.DataF
     ``PARAMCD`` in the configured order (OS, EFS, EFSS1, EFSS2, EFSS3, DOR by default).
     """
     config = config or Config()
-    parameters = tte_parameters(events, config)
+    parameters, ids = _parameters(events, config)
+    if not parameters:
+        return pl.DataFrame(schema=ADTTE_SCHEMA)
     order = {p.paramcd: i for i, p in enumerate(parameters)}
-    frames = [choose(p) for p in parameters]
-    out = pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=ADTTE_SCHEMA)
-    return (
-        out.with_columns(pl.col("PARAMCD").replace_strict(order, return_dtype=pl.Int32).alias("_order"))
-        .sort("USUBJID", "_order")
-        .drop("_order")
-        .with_columns(pl.col("USUBJID").cast(pl.String))
-    )
+    chosen = [choose(p).with_columns(pl.lit(order[p.paramcd], pl.Int64).alias("_order")) for p in parameters]
+    del parameters  # (the queries hold the sources; they go once collected)
+    out = pl.concat(pl.collect_all(chosen, engine=_ENGINE))
+    del chosen
+    # USUBJID is an Enum of the sorted subject ids: its integer code sorts like the text
+    out = out.lazy().sort(pl.col("USUBJID").to_physical().cast(pl.Int64) * len(order) + pl.col("_order")).drop("_order")
+    out = out.collect(engine=_ENGINE)
+    # back to text: code i is the i-th id (much cheaper than casting the Enum)
+    return out.with_columns(ids.gather(out.get_column("USUBJID").to_physical()).alias("USUBJID"))
 
 
 __all__ = [
