@@ -183,7 +183,7 @@ def ae_records(
     return _with_key(_with_key(aes, "term", "term_key"), "soc", "soc_key")
 
 
-#: Conditions packed into one integer code column by :func:`_with_rule_names` (bits of an Int64).
+#: Conditions per integer code column of :func:`_with_rule_names`: a bit each, in an Int64.
 _CODE_BITS = 62
 
 
