@@ -26,16 +26,24 @@ def summarise(events: Any) -> dict[str, Any]:
 
     from cart19.model import EVENT_KINDS
 
-    by_kind = dict(events.group_by("event").len().iter_rows())
-    dates = events.select(pl.col("date").min().alias("first"), pl.col("date").max().alias("last")).row(0)
+    is_infusion = pl.col("event") == "infusion"
+    # one parallel pass: the counts by kind, the subjects, the date range and the imputed dates
+    row = events.lazy().select(
+        *[(pl.col("event") == kind).sum().alias(kind) for kind in EVENT_KINDS],
+        pl.col("subject_id").n_unique().alias("_subjects"),
+        pl.col("subject_id").filter(is_infusion).n_unique().alias("_infused"),
+        pl.col("date").min().alias("_first"),
+        pl.col("date").max().alias("_last"),
+        pl.col("date_imputed").sum().alias("_imputed"),
+    ).collect().row(0, named=True)
     return {
         "records": events.height,
-        "subjects": events.select(pl.col("subject_id").n_unique()).item(),
-        "infused_subjects": events.filter(pl.col("event") == "infusion").select(pl.col("subject_id").n_unique()).item(),
-        "events_by_kind": {kind: int(by_kind.get(kind, 0)) for kind in EVENT_KINDS},
-        "first_date": None if dates[0] is None else dates[0].isoformat(),
-        "last_date": None if dates[1] is None else dates[1].isoformat(),
-        "imputed_dates": int(events.select(pl.col("date_imputed").sum()).item() or 0),
+        "subjects": row["_subjects"],
+        "infused_subjects": row["_infused"],
+        "events_by_kind": {kind: int(row[kind] or 0) for kind in EVENT_KINDS},
+        "first_date": None if row["_first"] is None else row["_first"].isoformat(),
+        "last_date": None if row["_last"] is None else row["_last"].isoformat(),
+        "imputed_dates": int(row["_imputed"] or 0),
     }
 
 

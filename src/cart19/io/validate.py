@@ -394,7 +394,11 @@ def _cells_by_value(values: pl.Series, name: str) -> list[pl.Expr]:
     table = pl.DataFrame({name: pl.concat([values.cast(pl.String), pl.Series([None], dtype=pl.String)])})
     cells = table.lazy().with_columns(_clean(name)).select(_cell_columns(name)).collect()
     index = pl.col(name).to_physical().fill_null(empty)
-    return [pl.lit(cells.get_column(c)).gather(index).alias(c) for c in cells.columns]
+    return [pl.lit(cells.get_column(c)).gather(index).alias(c) for c in cells.columns if c not in _ONLY_EAGER]
+
+
+#: Cell columns only the eager checks read (the file-level rules' messages): not gathered.
+_ONLY_EAGER = ("_date_hi", "_end_date_hi")
 
 
 def coded_rows(frame: pl.DataFrame, values: pl.Series, ids: pl.Series) -> pl.DataFrame:
@@ -467,7 +471,9 @@ def scan_coded(frame: pl.DataFrame) -> Scanned:
         *[pl.lit(_KIND_TEXTS).gather(pl.col(c).to_physical()).alias(c) if c == "event" else pl.col(c)
           for c in EVENTS_SCHEMA]
     )  # fmt: skip
-    return Scanned(events=events.cast(EVENTS_SCHEMA), warnings=warnings, suspects=suspects)  # type: ignore[arg-type]
+    if events.schema != pl.Schema(EVENTS_SCHEMA):
+        events = events.cast(EVENTS_SCHEMA)  # type: ignore[arg-type]
+    return Scanned(events=events, warnings=warnings, suspects=suspects)
 
 
 def _scanned_warnings(frame: pl.DataFrame) -> list[Issue]:
