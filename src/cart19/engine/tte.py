@@ -63,7 +63,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import numpy as np
 import polars as pl
 
 from cart19.config import Config, EFSConfig, EFSParameter
@@ -793,6 +792,10 @@ def _alive_key_parts(key: pl.Expr, *, narrow: bool) -> tuple[pl.Expr, pl.Expr, p
     return date, rest >= unit // 2, (rest % (unit // 2) - offset).cast(pl.Int64)
 
 
+#: From this many records on, sorted ids take the run-by-run path of :func:`_last_alive_keys`.
+_RUNS_FROM = 1 << 16
+
+
 def _last_alive_keys(events: pl.DataFrame, *, narrow: bool) -> pl.DataFrame:
     """``subject_id, alive_key``: each subject's least :func:`_alive_key`.
 
@@ -801,7 +804,9 @@ def _last_alive_keys(events: pl.DataFrame, *, narrow: bool) -> pl.DataFrame:
     ``minimum.reduceat`` at the run starts), with no grouping, hashing or copying of the ids;
     the key is then the only column computed over every record. Otherwise a group minimum."""
     ids = events.get_column("subject_id")
-    if narrow and events.height > 0 and ids.is_sorted():
+    if narrow and events.height >= _RUNS_FROM and ids.is_sorted():
+        import numpy as np  # here only: its import costs ~0.15 s, more than a small file's whole derivation
+
         runs = ids.rle()
         starts = np.concatenate(([0], np.cumsum(runs.struct.field("len").cast(pl.Int64).to_numpy())[:-1]))
         keys = events.select(_alive_key(narrow=True).fill_null(_NO_KEY)).to_series().to_numpy()
