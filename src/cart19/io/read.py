@@ -159,7 +159,8 @@ def _scan_coded(
     # subjects' own, so that the few thousand other texts are not looked up among them
     ids, categories = pl.Categories.random(), pl.Categories.random()
     coded = pl.Categorical(categories)
-    overrides = {read_name[c]: coded for c in names if c != "subject_id"} | {read_name["subject_id"]: pl.Categorical(ids)}
+    overrides = {read_name[c]: coded for c in names if c != "subject_id"}
+    overrides[read_name["subject_id"]] = pl.Categorical(ids)
     columns = [(pl.col("_row").cast(pl.Int64) + 2).alias("line"), pl.col(read_name["subject_id"]).alias("subject_id")]
     columns += [pl.col(read_name[c]).alias(c) if c in read_name else pl.lit(None, coded).alias(c)
                 for c in COLUMNS if c != "subject_id"]  # fmt: skip

@@ -90,7 +90,8 @@ def _cell_columns(name: str) -> list[pl.Expr]:
         return [has, _yes_no(value.str.to_uppercase()).alias(f"_{name}")]
     if name == "result":
         folded = value.str.to_lowercase()
-        return [has, *[_spelling(folded, allowed).alias(f"_result_{kind}") for kind, allowed in RESULTS_BY_KIND.items()]]
+        spellings = [_spelling(folded, allowed).alias(f"_result_{kind}") for kind, allowed in RESULTS_BY_KIND.items()]
+        return [has, *spellings]
     return [has, value]  # term, soc: the trimmed text
 
 
