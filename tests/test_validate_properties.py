@@ -139,38 +139,54 @@ BAD_DATES = ("2024-02-30", "2023-02-29", "2024-13-01", "2024-00-10", "24-01-01",
              "yesterday", "2024", "2024-1-5", "")  # fmt: skip
 
 
+#: column -> the bad values a test writes into it; ``DAY_BEFORE_ONSET`` is an AE's onset - 1 day.
+DAY_BEFORE_ONSET = "<day before onset>"
+BAD_VALUES: dict[str, tuple[str, ...]] = {
+    "date": (*BAD_DATES, "2024-05", "1899-12-31", "9999-12-31"),
+    "end_date": ("2024-02-30", "2024-05", "soon", "1899-12-31", "9999-12-31", DAY_BEFORE_ONSET),
+    "event": ("infuse", "adverse event", "AE1", "dead", "", "  "),
+    "subject_id": ("", "   "),
+    "grade": ("0", "6", "x", "2.5", "-1", "III", ""),
+    "serious": ("yes", "0", "x", "N/A"),
+    "related": ("yes", "0", "x", "N/A"),
+    "term": ("", " "),
+    "result": ("maybe", "CR?", "progression", "complete response", "", "C R"),
+}
+
+
+def _can_corrupt(kind: str, column: str, value: str | None) -> bool:
+    """Whether a bad ``value`` in ``column`` of a ``kind`` row is an error of that cell alone."""
+    if column in ("grade", "term", "end_date", "serious", "related"):
+        return kind == "ae"
+    if column == "result":
+        return kind in RESULTS_BY_KIND
+    if column == "date" and value == "2024-05":  # a partial date where none is allowed
+        return kind not in ("ae", "death")
+    if column == "date" and value in ("1899-12-31", "9999-12-31"):
+        return kind != "death"  # an early death would (rightly) also put the others after it
+    return True
+
+
 @st.composite
-def corrupted(draw: st.DrawFn) -> tuple[list[dict[str, str]], int, str]:
-    rows = draw(trials().filter(bool))
-    index = draw(st.integers(0, len(rows) - 1))
+def corrupted(
+    draw: st.DrawFn, column: str | None = None, value: str | None = None
+) -> tuple[list[dict[str, str]], int, str]:
+    """A valid trial with one bad cell: ``value`` (else any bad value) in ``column`` (else any)."""
+
+    def fits(row: dict[str, str]) -> bool:
+        return column is None or _can_corrupt(row["event"], column, value)
+
+    rows = draw(trials().filter(lambda rows: any(fits(r) for r in rows)))
+    index = draw(st.sampled_from([i for i, r in enumerate(rows) if fits(r)]))
     row = dict(rows[index])
     kind = row["event"]
-    options = ["date", "event", "subject_id"]
-    if kind == "ae":
-        options += ["grade", "term", "end_date"]
-    if kind in RESULTS_BY_KIND:
-        options.append("result")
-    column = draw(st.sampled_from(options))
-    if column == "date":
-        bad = list(BAD_DATES)
-        if kind not in ("ae", "death"):
-            bad.append("2024-05")  # a partial date where none is allowed
-        if kind != "death":  # an early death would (rightly) also put the others after it
-            bad.append("1899-12-31")
-        value = draw(st.sampled_from(bad))
-    elif column == "end_date":
+    if column is None:
+        column = draw(st.sampled_from([c for c in BAD_VALUES if _can_corrupt(kind, c, None)]))
+    if value is None:
+        value = draw(st.sampled_from([v for v in BAD_VALUES[column] if _can_corrupt(kind, column, v)]))
+    if value == DAY_BEFORE_ONSET:
         onset = D.fromisoformat(row["date"] + ("-01" if len(row["date"]) == 7 else ""))
-        value = draw(st.sampled_from(("2024-02-30", "2024-05", "soon", (onset - dt.timedelta(days=1)).isoformat())))
-    elif column == "event":
-        value = draw(st.sampled_from(("infuse", "adverse event", "AE1", "dead", "", "  ")))
-    elif column == "subject_id":
-        value = draw(st.sampled_from(("", "   ")))
-    elif column == "grade":
-        value = draw(st.sampled_from(("0", "6", "x", "2.5", "-1", "III", "")))
-    elif column == "term":
-        value = draw(st.sampled_from(("", " ")))
-    else:  # result
-        value = draw(st.sampled_from(("maybe", "CR?", "progression", "complete response", "", "C R")))
+        value = (onset - dt.timedelta(days=1)).isoformat()
     row[column] = value
     rows = list(rows)
     rows[index] = row
@@ -188,6 +204,53 @@ def test_one_corrupted_cell_is_reported_at_its_line_and_column(case):
     assert (line, column) in {(i.line, i.column) for i in errors}
     for issue in errors:  # nothing else is wrong, except records now after an earlier death
         assert issue.line == line or "after the subject's death" in issue.message, issue
+
+
+@pytest.mark.parametrize(("column", "value"), [(c, v) for c, values in BAD_VALUES.items() for v in values])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_coded_reader_finds_one_corrupted_cell_as_the_eager_reader_does(tmp_path_factory, column, value, data):
+    """A file on disk is read coded (``_read_plain_csv``), standard input eagerly: one bad cell
+    gives the same errors and warnings, whichever value of whichever column it is."""
+    rows, line, column = data.draw(corrupted(column, value))
+    raw = to_csv(rows, list(COLUMNS))
+    path = tmp_path_factory.mktemp("one") / "events.csv"
+    path.write_bytes(raw)
+    with pytest.raises(InputError) as coded:
+        read_events(path)
+    with pytest.raises(InputError) as eager:
+        read_events("-", stdin=io.BytesIO(raw))
+    assert (line, column) in {(i.line, i.column) for i in coded.value.errors}
+    assert coded.value.errors == eager.value.errors
+    assert coded.value.warnings == eager.value.warnings
+
+
+@st.composite
+def with_ignored_values(draw: st.DrawFn) -> list[dict[str, str]]:
+    """A valid trial with values the format ignores: AE-only cells on other rows, a result
+    where the kind takes none, and AE cells that are valid but unusual (y, n, padded)."""
+    rows = [dict(row) for row in draw(trials().filter(bool))]
+    for row in draw(st.lists(st.sampled_from(rows), min_size=1, max_size=4)):
+        if row["event"] != "ae":
+            column = draw(st.sampled_from(("end_date", "grade", "term", "soc", "serious", "related")))
+            row[column] = draw(st.sampled_from(("3", "Pyrexia", "Y", "2024-01-01", "x")))
+        if row["event"] not in RESULTS_BY_KIND:
+            row["result"] = draw(st.sampled_from(("CR", "disease", "whatever")))
+    return rows
+
+
+@SETTINGS
+@given(rows=with_ignored_values())
+def test_the_coded_reader_ignores_the_values_the_eager_reader_ignores(tmp_path_factory, rows):
+    raw = to_csv(rows, list(COLUMNS))
+    path = tmp_path_factory.mktemp("ignored") / "events.csv"
+    path.write_bytes(raw)
+    coded = read_events(path)
+    eager = read_events("-", stdin=io.BytesIO(raw))
+    assert coded.events.equals(eager.events)
+    assert coded.warnings == eager.warnings
+    assert any("ignored" in w.message for w in coded.warnings)
 
 
 # --------------------------------------------------------------------------- (c) two validators agree

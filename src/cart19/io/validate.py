@@ -386,20 +386,86 @@ class Scanned:
     warnings: list[Issue]
     #: lines of the records that may hold an error: the full checks run on these only
     suspects: pl.Series
+    #: each event's subject as a dense code (0..k-1, in order of first appearance), for
+    #: per-subject work that would otherwise group or join on the identifier's text
+    subject_codes: pl.Series
 
 
-def _cells_by_value(values: pl.Series, name: str) -> list[pl.Expr]:
-    """:func:`_cell_columns` of a Categorical column whose codes index ``values``: computed once
-    per distinct text and gathered by each row's code (a lookup, not string work per row)."""
-    empty = values.len()  # where the rows with no value look
+# The coded reader (:func:`coded_rows`) learns what each distinct text of a column means from
+# :func:`_cell_columns`, once per text, and packs it into one small integer per text: these
+# bits. A row then gathers one integer per cell (and the cell's canonical value where it has
+# one) and combines them with its kind in integer operations. The rules themselves are those
+# of :func:`_record_checks`, restated per column as "the text alone" and "the text with the
+# row's kind"; ``tests/test_validate_properties.py`` holds the two readers to the same issues
+# and the same canonical frame, and a row the bits call an error is checked again, in full,
+# by :func:`raw_errors`.
+
+_HAS = 1  #: the cell holds a value (after trimming)
+_BAD = 2  #: the text breaks its column's rule (date: on every row; the others: on an ``ae`` row)
+_MONTH = 4  #: date: a real month ``YYYY-MM`` (a partial date: allowed for some kinds only)
+_LATE = 8  #: a real date after :data:`_LATE_YEAR` (``implausible_dates`` says why)
+_YES = 16  #: serious, related: ``Y``
+_NO = 32  #: serious, related: ``N``
+_GRADE_SHIFT = 8  #: grade: the grade 1-5 of a valid text, in bits 8-10
+
+#: result: the bit that says "in the vocabulary of this kind", per kind that takes a result
+_VOCAB_BIT: dict[str, int] = {kind: 64 << i for i, kind in enumerate(RESULTS_BY_KIND)}
+
+#: The row's kind as a code: the index in :data:`EVENT_KINDS`, then these two.
+_UNKNOWN_KIND = len(EVENT_KINDS)
+_MISSING_KIND = _UNKNOWN_KIND + 1
+_KIND_CODE = {kind: code for code, kind in enumerate(EVENT_KINDS)}
+
+#: The event kinds' texts by kind code (null for an unknown or missing kind).
+_KIND_TEXTS = pl.Series([*EVENT_KINDS, None, None], dtype=pl.String)
+
+
+def _bits(name: str) -> pl.Expr:
+    """The bits of a cell of column ``name``, from :func:`_cell_columns`' columns of its text."""
+    has = pl.col(f"_has_{name}").cast(pl.UInt16) * _HAS
+
+    def flag(condition: pl.Expr, bit: int) -> pl.Expr:
+        return condition.fill_null(False).cast(pl.UInt16) * bit
+
+    if name in ("date", "end_date"):
+        form, low = pl.col(f"_{name}_form"), pl.col(f"_{name}_lo")
+        real = form.is_in(["full", "month"]) & low.is_not_null()
+        if name == "date":  # a month is a date of some kinds only: _MONTH, and the row decides
+            bad = form.is_in(["missing", "bad", "year"]) | ~real | (low.dt.year() < EARLIEST_YEAR)
+        else:  # end_date: a full date or nothing
+            bad = form.is_in(["bad", "year", "month"]) | ((form == "full") & low.is_null()) | (
+                low.dt.year() < EARLIEST_YEAR
+            )
+        return has + flag(bad, _BAD) + flag((form == "month") & real, _MONTH) + flag(low.dt.year() > _LATE_YEAR, _LATE)
+    if name == "grade":
+        ok = pl.col("_grade_ok").fill_null(False)
+        grade = pl.when(ok).then(pl.col("_grade").cast(pl.UInt16)).otherwise(0) * (1 << _GRADE_SHIFT)
+        return has + flag(pl.col("_has_grade") & ~ok, _BAD) + grade
+    if name in ("serious", "related"):
+        value = pl.col(f"_{name}")
+        return has + flag(pl.col(f"_has_{name}") & value.is_null(), _BAD) + flag(value, _YES) + flag(~value, _NO)
+    if name == "result":
+        return has + pl.sum_horizontal(
+            flag(pl.col(f"_result_{kind}").is_not_null(), bit) for kind, bit in _VOCAB_BIT.items()
+        ).cast(pl.UInt16)
+    raise ValueError(name)
+
+
+def _value_table(values: pl.Series, name: str) -> pl.DataFrame:
+    """:func:`_cell_columns` of every distinct text of a column (``values``, in code order) and
+    of the empty cell (the last row), with the packed ``_bits`` where the column has them."""
     table = pl.DataFrame({name: pl.concat([values.cast(pl.String), pl.Series([None], dtype=pl.String)])})
-    cells = table.lazy().with_columns(_clean(name)).select(_cell_columns(name)).collect()
-    index = pl.col(name).to_physical().fill_null(empty)
-    return [pl.lit(cells.get_column(c)).gather(index).alias(c) for c in cells.columns if c not in _ONLY_EAGER]
-
-
-#: Cell columns only the eager checks read (the file-level rules' messages): not gathered.
-_ONLY_EAGER = ("_date_hi", "_end_date_hi")
+    cells = table.lazy().with_columns(_clean(name)).select(_cell_columns(name))
+    if name in ("date", "end_date", "grade", "serious", "related", "result"):
+        cells = cells.with_columns(_bits(name).alias("_bits"))
+    if name == "result":  # the vocabularies are disjoint: a text has at most one spelling
+        cells = cells.with_columns(pl.coalesce(f"_result_{kind}" for kind in RESULTS_BY_KIND).alias("_spelling"))
+    if name == "event":
+        code = pl.col("_kind").to_physical().cast(pl.UInt8)
+        missing = pl.lit(_MISSING_KIND, pl.UInt8)
+        cells = cells.with_columns(pl.when(pl.col("_has_event")).then(code.fill_null(_UNKNOWN_KIND)).otherwise(missing)
+                                   .alias("_code"))  # fmt: skip
+    return cells.collect()
 
 
 def coded_rows(frame: pl.DataFrame, values: pl.Series, ids: pl.Series) -> pl.DataFrame:
@@ -408,41 +474,97 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, ids: pl.Series) -> pl.Dat
     ``frame`` is the table as the reader reads it: ``line``, ``subject_id`` as Categorical
     indexing ``ids`` (the subject identifiers, in code order) and the format's other columns as
     Categorical indexing ``values`` (their distinct texts: a few thousand among millions of
-    cells). Every cell's own meaning is computed once per distinct text and gathered by code.
-    Each row keeps its canonical values, ``_sid`` (the subject's code), whether any
-    record-level rule fails on it (``_error``: one flag, not which rule), whether it is blank,
-    and which ignored values it holds (``_ignored``, for the warnings). :func:`scan_coded` takes
-    it from there.
+    cells). Every cell's own meaning is computed once per distinct text (:func:`_value_table`)
+    and gathered by code. Each row keeps its canonical values, ``_k`` (its kind's code),
+    ``_sid`` (the subject's code), whether any record-level rule fails on it (``_error``: one
+    flag, not which rule), whether it is blank, and which ignored values it holds (``_ignored``,
+    for the warnings). :func:`scan_coded` takes it from there.
     """
-    checks = _record_checks()
-    any_error = pl.any_horizontal([condition.fill_null(False) for _, condition, _ in checks])
-    # implausible_dates' pattern matches a date that fails a record-level rule or is a real day after _LATE_YEAR
-    late = (pl.col("_date_lo").dt.year() > _LATE_YEAR) | (
-        (pl.col("_kind") == "ae") & (pl.col("_end_date_lo").dt.year() > _LATE_YEAR)
-    )
+    tables = {name: _value_table(values, name) for name in _TEXT_COLUMNS}
+    assert not RESULTS_BY_KIND or _vocabularies_disjoint(), "result vocabularies must not share a spelling"
+    empty = values.len()  # where a row with an empty cell looks
+
+    def lookup(name: str, column: str) -> pl.Expr:
+        return pl.lit(tables[name].get_column(column)).gather(pl.col(name).to_physical().fill_null(empty))
+
+    kind = pl.col("_k")
+    is_ae = kind == _KIND_CODE["ae"]
+    known = kind < _UNKNOWN_KIND
+    partial_ok = kind.is_in([_KIND_CODE[k] for k in sorted(PARTIAL_DATE_KINDS)])
+    vocab = pl.lit(0, pl.UInt16)  # the result vocabulary bit the row's kind asks for (0: takes no result)
+    for k, bit in _VOCAB_BIT.items():
+        vocab = pl.when(kind == _KIND_CODE[k]).then(pl.lit(bit, pl.UInt16)).otherwise(vocab)
+
+    def bit(name: str, mask: int) -> pl.Expr:
+        return (pl.col(f"_{name}_bits") & mask) != 0
+
+    has = {name: bit(name, _HAS) for name in ("date", "end_date", "grade", "serious", "related", "result")}
+    has |= {"term": pl.col("term").is_not_null(), "soc": pl.col("soc").is_not_null(), "event": kind != _MISSING_KIND}
+    ae_error = is_ae & (
+        bit("end_date", _BAD) | (pl.col("end_date") < pl.col("date")).fill_null(False)
+        | ~has["grade"] | bit("grade", _BAD) | ~has["term"] | bit("serious", _BAD) | bit("related", _BAD)
+    )  # fmt: skip
+    error = (
+        pl.col("_no_subject") | ~known
+        | bit("date", _BAD) | (bit("date", _MONTH) & known & ~partial_ok)
+        | ae_error
+        | ((vocab != 0) & ((pl.col("_result_bits") & vocab) == 0))
+        | bit("date", _LATE) | (is_ae & bit("end_date", _LATE))
+    )  # fmt: skip
+    not_ae = known & ~is_ae
+    no_result = known & (vocab == 0)
     ignored = pl.sum_horizontal(
-        (where & pl.col(f"_has_{column}")).fill_null(False).cast(pl.UInt8) * (1 << bit)
-        for bit, (column, where, _) in enumerate(_ignored_rules())
+        ((no_result if column == "result" else not_ae) & has[column]).cast(pl.UInt8) * (1 << position)
+        for position, (column, _, _) in enumerate(_ignored_rules())
     ).cast(pl.UInt8)
-    cells = [e for c in _TEXT_COLUMNS for e in _cells_by_value(values, c)]
-    # the subject's code, its text and whether it is blank (per distinct identifier)
-    id_texts = pl.concat([ids.cast(pl.String), pl.Series([None], dtype=pl.String)])
-    id_index = pl.col("subject_id").to_physical().fill_null(ids.len())
-    no_subject = pl.DataFrame({"subject_id": id_texts}).select(_NO_SUBJECT).to_series()
-    subject = [
-        pl.col("subject_id").to_physical().alias("_sid"),
-        pl.lit(id_texts).gather(id_index).alias("subject_id"),
-        pl.lit(no_subject).gather(id_index).alias("_no_subject"),
+    blank = pl.col("_no_subject") & ~pl.any_horizontal(has[c] for c in _TEXT_COLUMNS)
+    if _ignored_rule_columns() != [*AE_ONLY_COLUMNS, "result"]:
+        raise AssertionError("coded_rows' ignored bits follow _ignored_rules")
+
+    # the subject's text and code; "no subject" is a property of the identifier's text
+    id_index = pl.col("subject_id").to_physical()
+    no_subject_ids = pl.DataFrame({"subject_id": ids.cast(pl.String)}).select(_NO_SUBJECT).to_series()
+    if no_subject_ids.any():
+        no_subject = pl.lit(pl.concat([no_subject_ids, pl.Series([True])])).gather(id_index.fill_null(ids.len()))
+    else:
+        no_subject = id_index.is_null()
+    ae_only = {
+        "end_date": lookup("end_date", "_end_date_lo"),
+        "term": lookup("term", "term"),
+        "soc": lookup("soc", "soc"),
+    }
+    gathered = [
+        pl.col("line"),
+        id_index.alias("_sid"),
+        pl.col("subject_id").cast(pl.String),
+        no_subject.alias("_no_subject"),
+        lookup("event", "_code").alias("_k"),
+        lookup("date", "_date_lo").alias("date"),
+        *[expr.alias(name) for name, expr in ae_only.items()],
+        *[lookup(name, "_bits").alias(f"_{name}_bits") for name in ("date", "end_date", "grade", "serious",
+                                                                       "related", "result")],
+        lookup("result", "_spelling").alias("_spelling"),
+    ]  # fmt: skip
+    grade = ((pl.col("_grade_bits") & (7 << _GRADE_SHIFT)) // (1 << _GRADE_SHIFT)).cast(pl.Int8)
+    canonical = [
+        pl.col("line").cast(pl.Int64),
+        pl.col("subject_id"),
+        kind,
+        pl.col("date"),
+        bit("date", _MONTH).alias("date_imputed"),
+        *[pl.when(is_ae).then(pl.col(name)).alias(name) for name in ae_only],
+        pl.when(is_ae & (grade > 0)).then(grade).alias("grade"),
+        *[pl.when(is_ae & bit(flag, _YES | _NO)).then(bit(flag, _YES)).alias(flag) for flag in ("serious", "related")],
+        pl.when((pl.col("_result_bits") & vocab) != 0).then(pl.col("_spelling")).alias("result"),
     ]
     return (
         frame.lazy()
-        .select("line", *subject, *cells)
-        .with_columns(_row_columns())
+        .select(gathered)
         .select(
-            *_canonical(),
+            *canonical,
             pl.col("_sid"),
-            _BLANK.alias("_blank"),
-            (any_error | late.fill_null(False)).alias("_error"),
+            blank.alias("_blank"),
+            error.alias("_error"),
             pl.col("_no_subject"),
             ignored.alias("_ignored"),
         )
@@ -450,8 +572,13 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, ids: pl.Series) -> pl.Dat
     )
 
 
-#: The event kinds' texts by the physical code of :data:`_KINDS`.
-_KIND_TEXTS = pl.Series(list(EVENT_KINDS), dtype=pl.String)
+def _vocabularies_disjoint() -> bool:
+    spellings = [s.lower() for allowed in RESULTS_BY_KIND.values() for s in allowed]
+    return len(spellings) == len(set(spellings))
+
+
+def _ignored_rule_columns() -> list[str]:
+    return [column for column, _, _ in _ignored_rules()]
 
 
 def scan_coded(frame: pl.DataFrame) -> Scanned:
@@ -467,14 +594,13 @@ def scan_coded(frame: pl.DataFrame) -> Scanned:
     if frame.select(pl.col("_blank").any()).item():
         frame = frame.filter(~pl.col("_blank"))
     suspects = _suspect_lines(frame)
-    # the kind as text: a lookup by the Enum's code (a cast of every row costs ~10x more)
+    # the kind as text: a lookup by its code (a cast of every row costs ~10x more)
     events = frame.select(
-        *[pl.lit(_KIND_TEXTS).gather(pl.col(c).to_physical()).alias(c) if c == "event" else pl.col(c)
-          for c in EVENTS_SCHEMA]
-    )  # fmt: skip
+        *[pl.lit(_KIND_TEXTS).gather(pl.col("_k")).alias(c) if c == "event" else pl.col(c) for c in EVENTS_SCHEMA]
+    )
     if events.schema != pl.Schema(EVENTS_SCHEMA):
         events = events.cast(EVENTS_SCHEMA)  # type: ignore[arg-type]
-    return Scanned(events=events, warnings=warnings, suspects=suspects)
+    return Scanned(events=events, warnings=warnings, suspects=suspects, subject_codes=frame["_sid"])
 
 
 def _scanned_warnings(frame: pl.DataFrame) -> list[Issue]:
@@ -497,27 +623,28 @@ def _scanned_warnings(frame: pl.DataFrame) -> list[Issue]:
 
 def _suspect_lines(frame: pl.DataFrame) -> pl.Series:
     """The lines :func:`scan_coded` calls suspects (see there), in order. Subjects are told
-    apart by their code ``_sid``: every step is a group-by of integers."""
+    apart by their code ``_sid`` and kinds by theirs, ``_k``: every step is a group-by of integers."""
+    infusion, death, ae = (_KIND_CODE[k] for k in ("infusion", "death", "ae"))
     valid = (
         frame.lazy()
-        .filter(~pl.col("_no_subject") & pl.col("event").is_not_null() & pl.col("date").is_not_null())
-        .select("_sid", "event", "date", "date_imputed", "end_date")
+        .filter(~pl.col("_no_subject") & (pl.col("_k") < _UNKNOWN_KIND) & pl.col("date").is_not_null())
+        .select("_sid", "_k", "date", "date_imputed", "end_date")
     )
     twice = (
-        valid.filter(pl.col("event").is_in(["infusion", "death"]))
-        .group_by("_sid", "event")
+        valid.filter(pl.col("_k").is_in([infusion, death]))
+        .group_by("_sid", "_k")
         .len()
         .filter(pl.col("len") > 1)
         .select("_sid")
     )
     # with one death per subject (two are suspect already) its latest possible day
     death_hi = pl.when(pl.col("date_imputed")).then(pl.col("date").dt.month_end()).otherwise(pl.col("date"))
-    deaths = valid.filter(pl.col("event") == "death").group_by("_sid").agg(death_hi.min().alias("_death_hi"))
+    deaths = valid.filter(pl.col("_k") == death).group_by("_sid").agg(death_hi.min().alias("_death_hi"))
     # each subject's latest date and AE end date other than the death's
     latest = (
-        valid.filter(pl.col("event") != "death")
+        valid.filter(pl.col("_k") != death)
         .group_by("_sid")
-        .agg(pl.col("date").max(), pl.col("end_date").filter(pl.col("event") == "ae").max())
+        .agg(pl.col("date").max(), pl.col("end_date").filter(pl.col("_k") == ae).max())
     )
     after = (
         latest.join(deaths, on="_sid", how="inner")
