@@ -377,7 +377,7 @@ def test_the_coded_reader_and_the_eager_validator_agree(tmp_path_factory, rows, 
     if coded is None:  # only a record with a line break in a quoted cell takes the eager path
         assert any("\n" in (r[c] or "") or "\r" in (r[c] or "") for r in records for c in COLUMNS)
         return
-    events, issues = coded
+    events, issues, _ = coded
     key = lambda i: (i.line or 0, i.column or "", i.message)
     assert sorted(issues, key=key) == sorted(eager_issues, key=key)
     if not any(i.severity == "error" for i in issues):

@@ -78,9 +78,9 @@ def read_events(source: str | Path, *, stdin: BinaryIO | None = None, with_sha25
     if source != "-" and Path(source).suffix.lower() not in PARQUET_SUFFIXES:
         streamed = _read_plain_csv(source)
         if streamed is not None:
-            events, issues = streamed
+            events, issues, codes = streamed
             digest = _file_sha256(source) if with_sha256 else None
-            return _finish(source, events, issues, digest)
+            return _finish(source, events, issues, digest, codes)
     data = _read_source_bytes(source, stdin)
     is_parquet = source != "-" and Path(source).suffix.lower() in PARQUET_SUFFIXES
     # Parquet on standard input (or under another name) is recognised by its magic bytes.
@@ -95,9 +95,12 @@ def read_events(source: str | Path, *, stdin: BinaryIO | None = None, with_sha25
     return _finish(source, events, issues, digest)
 
 
-def _finish(source: str, events: pl.DataFrame, issues: list[Issue], digest: str | None) -> ReadResult:
+def _finish(
+    source: str, events: pl.DataFrame, issues: list[Issue], digest: str | None, codes: pl.Series | None = None
+) -> ReadResult:
+    """``codes``: the subjects' codes, record by record, when the reader has them."""
     if not any(i.severity == "error" for i in issues):  # timelines: docs/data-checks.md
-        issues += contradiction_warnings(events)
+        issues += contradiction_warnings(events, codes)
     if any(i.severity == "error" for i in issues):
         raise InputError(source, issues)
     return ReadResult(events=events, warnings=[i for i in issues if i.severity == "warning"], sha256=digest)
@@ -181,8 +184,9 @@ def _raw_columns(read_name: dict[str, str]) -> list[pl.Expr]:
     ]
 
 
-def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue]] | None:
-    """Events and issues of a CSV file read by streaming, or None when the file needs the eager path."""
+def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], pl.Series] | None:
+    """Events, issues and the subjects' codes (record by record) of a CSV file read by
+    streaming, or None when the file needs the eager path."""
     header = _plain_csv_header(source)
     if header is None:
         return None
@@ -217,8 +221,8 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue]] | None:
         )
         errors = raw_errors(suspects) + implausible_dates(suspects)
         if errors:
-            return pl.DataFrame(schema=EVENTS_SCHEMA), issues + errors
-    return impute(scanned.events), issues
+            return pl.DataFrame(schema=EVENTS_SCHEMA), issues + errors, pl.Series(dtype=pl.UInt32)
+    return impute(scanned.events, scanned.subject_codes), issues, scanned.subject_codes
 
 
 # --------------------------------------------------------------------------- raw tables
