@@ -192,3 +192,152 @@ def test_an_end_date_on_a_row_that_is_not_an_ae_is_not_read_so_not_checked():
                         "end_date": ["9999-12-31"]})  # fmt: skip
     assert implausible_dates(raw) == []
     assert [i.line for i in implausible_dates(raw.with_columns(pl.lit(" AE ").alias("event")))] == [2]
+
+
+# --------------------------------------------------------------------------- property: a plain reference
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from cart19.io.contradictions import CHECKS, POST_INFUSION_KINDS, RESPONSE_RESULTS  # noqa: E402
+
+#: a phrase of each check's message, in the order of CHECKS
+_MARKERS = {
+    "assessment before infusion": "a response assessment (",
+    "relapse without a prior response": "a relapse with no response assessment",
+    "post-treatment record without an infusion": "for a subject with no infusion",
+    "lymphodepletion after infusion": "lymphodepletion dated after the infusion",
+    "end of treatment before infusion": "end_of_treatment dated before the infusion",
+    "hsct before infusion": "hsct dated before the infusion",
+    "new therapy before infusion": "new_therapy dated before the infusion",
+    "treatment before enrolment": "before the subject's enrolment",
+    "records after withdrawal": "after the subject's withdrawal",
+    "duplicate records": "the same record as line",
+    "subject_id spelling variants": "only in letter case or surrounding spaces",
+}
+_CELLS = ("subject_id", "event", "date", "date_imputed", "end_date", "grade", "term", "soc", "serious", "related",
+          "result")  # fmt: skip
+_RESULTS = {
+    "assessment": ("CR", "CRh", "CRi", "MLFS", "PR", "NR", "PD", "NE"),
+    "relapse": ("hematologic", "extramedullary"),
+    "death": ("disease", "toxicity", "other", "unknown"),
+}
+
+
+def reference_warnings(rows: list[dict]) -> list[tuple[str, int, str, str, str]]:
+    """What each check should flag, as (check, line, column, value, text of the message), in
+    the order of the checks and by line: a loop over the records, each looking at all the
+    records of its subject. Obviously slow; obviously what docs/data-checks.md says."""
+    import datetime as dt
+
+    def iso(day: dt.date) -> str:
+        return day.isoformat()
+
+    def of_subject(row: dict) -> list[dict]:
+        return [other for other in rows if other["subject_id"] == row["subject_id"]]
+
+    def earliest(row: dict, kind: str) -> tuple[dt.date, int] | None:
+        """(date, line) of the subject's earliest record of ``kind``; the lower line on a tie."""
+        found = [(other["date"], other["line"]) for other in of_subject(row) if other["event"] == kind]
+        return min(found) if found else None
+
+    found: dict[str, list[tuple[int, str, str, str]]] = {name: [] for name in _MARKERS}
+    for row in rows:
+        line, kind, date = row["line"], row["event"], row["date"]
+        infusion, enrolled = earliest(row, "infusion"), earliest(row, "enrolled")
+        withdrawal = earliest(row, "withdrawal")
+        at_infusion = f"({iso(infusion[0])} on line {infusion[1]})" if infusion else ""
+        if kind == "assessment" and infusion and date < infusion[0]:
+            found["assessment before infusion"].append(
+                (line, "date", iso(date), f"({row['result']}) dated before the subject's infusion {at_infusion}"))
+        if kind == "relapse" and not any(other["event"] == "assessment" and other["result"] in RESPONSE_RESULTS
+                                         and other["date"] <= date for other in of_subject(row)):  # fmt: skip
+            found["relapse without a prior response"].append((line, "event", "relapse", ""))
+        if kind in POST_INFUSION_KINDS and infusion is None:
+            found["post-treatment record without an infusion"].append((line, "event", kind, f"of kind {kind} for"))
+        if kind == "lymphodepletion" and infusion and date > infusion[0]:
+            found["lymphodepletion after infusion"].append((line, "date", iso(date), at_infusion))
+        for name, before in (("end of treatment before infusion", "end_of_treatment"),
+                             ("hsct before infusion", "hsct"),
+                             ("new therapy before infusion", "new_therapy")):  # fmt: skip
+            if kind == before and infusion and date < infusion[0]:
+                found[name].append((line, "date", iso(date), f"{kind} dated before the infusion {at_infusion}"))
+        if kind in ("lymphodepletion", "infusion") and enrolled and date < enrolled[0]:
+            found["treatment before enrolment"].append(
+                (line, "date", iso(date), f"{kind} dated before the subject's enrolment ({iso(enrolled[0])} on line "
+                                          f"{enrolled[1]})"))  # fmt: skip
+        if withdrawal and kind not in ("withdrawal", "death"):
+            at_withdrawal = f"withdrawal ({iso(withdrawal[0])} on line {withdrawal[1]})"
+            if date > withdrawal[0]:
+                found["records after withdrawal"].append((line, "date", iso(date), at_withdrawal))
+            elif row["end_date"] is not None and row["end_date"] > withdrawal[0]:
+                found["records after withdrawal"].append(
+                    (line, "end_date", iso(row["end_date"]), "the AE ends dated after the subject's " + at_withdrawal))
+        same = [other["line"] for other in rows if all(other[c] == row[c] for c in _CELLS)]
+        if min(same) != line:
+            found["duplicate records"].append((line, "event", kind, f"the same record as line {min(same)}"))
+    first_line = {row["subject_id"]: min(r["line"] for r in of_subject(row)) for row in rows}
+    for subject, line in first_line.items():
+        alike = [other for other in first_line if other.strip().lower() == subject.strip().lower()]
+        first = min(alike, key=first_line.__getitem__)
+        if subject != first:
+            found["subject_id spelling variants"].append(
+                (line, "subject_id", subject, f"differs from '{first}' (line {first_line[first]})"))
+    return [(name, *hit) for name in _MARKERS for hit in sorted(found[name])]
+
+
+_DAY = st.integers(0, 9)
+_RECORD = st.fixed_dictionaries({
+    "subject_id": st.sampled_from(("S1", "s1", " S1", "S2", "s2 ", "P-3")),
+    "event": st.sampled_from(("enrolled", "lymphodepletion", "infusion", "assessment", "relapse", "ae", "hsct",
+                              "new_therapy", "end_of_treatment", "contact", "death", "withdrawal")),
+    "day": _DAY, "end": st.one_of(st.none(), _DAY), "grade": st.integers(1, 3),
+    "term": st.sampled_from(("Nausea", "CRS")), "serious": st.sampled_from((None, True, False)),
+    "which": st.integers(0, 7),
+})  # fmt: skip
+
+
+def _canonical(drawn: dict) -> dict:
+    """A valid record of a drawn one: an AE's columns only on an AE, a result where one is required."""
+    import datetime as dt
+
+    date = dt.date(2024, 1, 1) + dt.timedelta(days=drawn["day"])
+    row = {"subject_id": drawn["subject_id"], "event": drawn["event"], "date": date, "date_imputed": False,
+           "end_date": None, "grade": None, "term": None, "soc": None, "serious": None, "related": None,
+           "result": None}  # fmt: skip
+    if drawn["event"] == "ae":
+        end = None if drawn["end"] is None else date + dt.timedelta(days=drawn["end"])
+        row.update(end_date=end, grade=drawn["grade"], term=drawn["term"], serious=drawn["serious"])
+    results = _RESULTS.get(drawn["event"])
+    if results:
+        row["result"] = results[drawn["which"] % len(results)]
+    return row
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(drawn=st.lists(_RECORD, min_size=1, max_size=16), copies=st.lists(st.integers(0, 15), max_size=4),
+       order=st.randoms(use_true_random=False), shuffled_lines=st.booleans(), with_codes=st.booleans())  # fmt: skip
+def test_every_check_flags_what_a_plain_reference_flags(drawn, copies, order, shuffled_lines, with_codes):
+    """Small random timelines (ids that differ in case or spaces, ties of dates, second
+    infusions and enrolments, exact copies, lines in any order, subject codes given or not):
+    the warnings are the reference's, record for record, in its order."""
+    import polars as pl
+
+    rows = [_canonical(d) for d in drawn]
+    rows += [dict(rows[i % len(rows)]) for i in copies]
+    lines = list(range(2, len(rows) + 2))
+    if shuffled_lines:
+        order.shuffle(lines)
+    rows = [dict(row, line=line) for row, line in zip(rows, lines, strict=True)]
+    codes = None
+    if with_codes:  # any numbering of the subjects will do
+        ids = list(dict.fromkeys(row["subject_id"] for row in rows))
+        order.shuffle(ids)
+        codes = pl.Series([ids.index(row["subject_id"]) for row in rows], dtype=pl.UInt32)
+    issues = contradiction_warnings(events_frame(rows), codes)
+    expected = reference_warnings(rows)
+    assert [(i.line, i.column, i.value) for i in issues] == [(line, col, value) for _, line, col, value, _ in expected]
+    for issue, (name, *_, text) in zip(issues, expected, strict=True):
+        assert _MARKERS[name] in issue.message and text in issue.message, (name, text, issue.message)
+        assert issue.severity == "warning"
+    assert list(_MARKERS) == [name for name, _ in CHECKS]
