@@ -156,20 +156,18 @@ def test_one_row_per_treated_subject_and_dor_only_for_dor_responders(data):
     assert set(responders) - therapy <= set(dor.get_column("USUBJID"))
 
 
-def test_the_run_by_run_and_the_group_by_paths_give_the_same_adtte(tmp_path, monkeypatch):
-    """From ``tte._RUNS_FROM`` records on, a file sorted by subject takes a run-by-run path for
-    each subject's last-known-alive date; below it (or unsorted), a group-by. On the same
-    records both must give the same dataset."""
-    from cart19.engine import tte
+def test_a_file_sorted_by_subject_and_the_same_records_shuffled_give_the_same_adtte(tmp_path):
+    """``tte._study`` reads every record run by run (records in a row with the same subject):
+    a file sorted by subject has one run per subject, the same records shuffled have many runs
+    per subject (each subject's last-known-alive record is then the least of its runs'). On
+    the same records both must give the same dataset."""
     from cart19.engine.simulate import simulate_events
     from cart19.io.read import read_events
 
     raw = simulate_events(2500, 7)
-    assert raw.height >= tte._RUNS_FROM
     raw.write_csv(tmp_path / "events.csv")
     events = read_events(tmp_path / "events.csv").events
     assert events["subject_id"].is_sorted()
-    by_runs = tte.derive_adtte(events)
-    monkeypatch.setattr(tte, "_RUNS_FROM", events.height + 1)
-    by_groups = tte.derive_adtte(events)
-    assert by_runs.equals(by_groups)
+    shuffled = events.sample(fraction=1.0, shuffle=True, seed=11)
+    assert shuffled["subject_id"].rle_id().max() > 10 * shuffled["subject_id"].n_unique()
+    assert_frame_equal(derive_adtte(events), derive_adtte(shuffled))

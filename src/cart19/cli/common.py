@@ -277,44 +277,57 @@ def excel_safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _serialise(frame: pl.DataFrame, fmt: Format, target: Path | IO[bytes], *, excel_safe: bool = False) -> None:
+    """Write a frame in a machine format into ``target``, a path or a binary file object (CSV:
+    ISO dates, empty cells for nulls; with ``excel_safe``, formula-like text cells quoted for
+    spreadsheets)."""
+    if fmt is Format.csv:
+        (excel_safe_frame(frame) if excel_safe else frame).write_csv(target)
+    elif fmt is Format.json:
+        frame.write_ndjson(target)
+    elif fmt is Format.parquet:
+        frame.write_parquet(target)
+    else:  # pragma: no cover - table is rendered, never serialised
+        raise ValueError(f"not a machine format: {fmt}")
+
+
 def frame_bytes(frame: pl.DataFrame, fmt: Format, *, excel_safe: bool = False) -> bytes:
-    """A frame in a machine format, as bytes (CSV: ISO dates, empty cells for nulls; with
-    ``excel_safe``, formula-like text cells quoted for spreadsheets)."""
+    """A frame in a machine format, as bytes (see :func:`_serialise`)."""
     import io
 
     buffer = io.BytesIO()
-    if fmt is Format.csv:
-        (excel_safe_frame(frame) if excel_safe else frame).write_csv(buffer)
-    elif fmt is Format.json:
-        frame.write_ndjson(buffer)
-    elif fmt is Format.parquet:
-        frame.write_parquet(buffer)
-    else:  # pragma: no cover - table is rendered, never serialised
-        raise ValueError(f"not a machine format: {fmt}")
+    _serialise(frame, fmt, buffer, excel_safe=excel_safe)
     return buffer.getvalue()
 
 
 def write_frame(frame: pl.DataFrame, fmt: Format, output: Path | None, env: Env, *, excel_safe: bool = False) -> None:
     """Write a frame to ``output`` (atomically) or to standard output. CSV text cells that a
-    spreadsheet would run as formulas are quoted with ``excel_safe``, else counted in a warning."""
+    spreadsheet would run as formulas are quoted with ``excel_safe``, else counted in a warning.
+
+    A file is written by polars itself (no copy of the bytes in Python); standard output gets
+    the whole serialised frame at once, or nothing when serialising fails."""
+    import io
+
     if fmt is Format.csv and not excel_safe:
         risky = formula_cells(frame)
         if risky:
             env.warn(f"{risky} CSV cell(s) start with =, +, -, @, a tab or a carriage return; a spreadsheet may run "
                      "them as formulas. The CSV keeps them verbatim; --excel-safe prefixes them with ' for Excel")  # fmt: skip
-    data = frame_bytes(frame, fmt, excel_safe=excel_safe)
     if output is not None:
-        atomic_write(output, lambda tmp: tmp.write_bytes(data))
+        atomic_write(output, lambda tmp: _serialise(frame, fmt, tmp, excel_safe=excel_safe))
         return
     if fmt is Format.parquet and env.stdout_isatty:
         raise typer.BadParameter("Parquet is binary: write it to a file with -o FILE.parquet or pipe it")
+    buffer = io.BytesIO()
+    _serialise(frame, fmt, buffer, excel_safe=excel_safe)
+    data = buffer.getbuffer()  # (a view of the buffer: no copy)
     stream = getattr(env.stdout, "buffer", None)
     env.stdout.flush()
     if stream is not None:
         stream.write(data)
         stream.flush()
     else:  # a text-only stream (e.g. in tests)
-        env.stdout.write(data.decode("utf-8"))
+        env.stdout.write(str(data, "utf-8"))
 
 
 # --------------------------------------------------------------------------- errors

@@ -48,12 +48,13 @@ see and change it):
   record's date was imputed.
 
 How it is computed (the rules above do not depend on it): the events frame is read in one pass
-(:func:`_study`): a filter to the kinds of record the parameters read, and per subject the least
-of a key that names its last known alive record; no join touches the bulk of the records.
-Per-subject "first" and "latest" records are group minima of keys that pack a sort order into
-one integer (no sorting), subjects are an ``Enum`` (joins and group-bys on integers), and the
-frames are polars lazy queries, collected a stage at a time (:func:`follow_up`, each
-parameter's sources, then every parameter's choice at once).
+(:func:`_study`): a filter to the kinds of record the parameters read, and per run of a
+subject's records the least of a key that names its last known alive record; no join or hash
+of the text touches the bulk of the records. Per-subject "first" and "latest" records are
+group minima of keys that pack a sort order into one integer (no sorting), subjects are an
+``Enum`` (joins and group-bys on integers), and the frames are polars lazy queries, collected
+a stage at a time (:func:`follow_up`, each parameter's sources, the latest censorings, once for
+parameters that share their censoring sources, then every parameter's choice at once).
 """
 
 from __future__ import annotations
@@ -165,28 +166,53 @@ def choose(parameter: Parameter) -> pl.LazyFrame:
     least one censoring candidate on or after the start date (the parameter builders ensure
     it); a subject without any candidate would get no row.
 
-    Returns the ADTTE columns for this parameter (unsorted) as a lazy query: :func:`derive_adtte`
-    collects every parameter's at once.
+    Returns the ADTTE columns for this parameter (unsorted) as a lazy query. (:func:`derive_adtte`
+    takes the same steps for every parameter at once, sharing what parameters share.)
     """
+    chosen = _choice(parameter, _latest_censoring(parameter))
+    return _adtte_columns(chosen, pl.col("subject_id"), pl.lit(parameter.paramcd), pl.lit(parameter.param))
+
+
+def _candidates(parameter: Parameter, sources: Sequence[pl.DataFrame | pl.LazyFrame], cnsr: int) -> pl.LazyFrame:
+    """The rows of ``sources`` (events: ``cnsr`` 0; censorings: 1) of the population's subjects,
+    with their ``startdt``, dated on or after it."""
     population = parameter.population.lazy()
-    tagged = [c.lazy().with_columns(pl.lit(0, pl.Int8).alias("cnsr")) for c in parameter.events]
-    tagged += [c.lazy().with_columns(pl.lit(1, pl.Int8).alias("cnsr")) for c in parameter.censors]
+    tagged = [c.lazy().with_columns(pl.lit(cnsr, pl.Int8).alias("cnsr")) for c in sources]
     # (no source at all is no candidate; the id type is the population's)
     nothing = (pl.lit(None, dtype).alias(name) for name, dtype in SOURCE_SCHEMA.items() if name != "subject_id")
     empty = population.select("subject_id", *nothing, pl.lit(None, pl.Int8).alias("cnsr")).clear()
-    candidates = (
+    return (
         pl.concat([empty, *tagged], how="vertical")
         .join(population, on="subject_id", how="inner")
         .filter(pl.col("date") >= pl.col("startdt"))
     )
+
+
+def _latest_censoring(parameter: Parameter) -> pl.LazyFrame:
+    """Per subject, the latest censoring candidate on or after the start (ties: :func:`choose`'s)."""
     days = pl.col("date").cast(pl.Int32).cast(pl.Int128)
-    day = pl.when(pl.col("cnsr") == 0).then(days).otherwise(days * -1)  # (no Int128 negation)
-    chosen = _first(candidates, _candidate_order(day, pl.col("cnsr")))
+    return _first(_candidates(parameter, parameter.censors, 1), _candidate_order(days * -1))  # (no Int128 negation)
+
+
+def _choice(parameter: Parameter, censoring: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`choose`'s candidate per subject, given :func:`_latest_censoring` (which parameters
+    with the same population and censoring sources share): the earliest event, else the
+    censoring. (The least of all candidates in the order ``(cnsr, date or reversed date,
+    priority, srcseq)`` is the least event, or, for a subject without one, the least
+    censoring.) :data:`SOURCE_SCHEMA`'s columns, ``cnsr`` and ``startdt``."""
+    event = _first(_candidates(parameter, parameter.events, 0), _candidate_order(pl.col("date").cast(pl.Int32)))
+    event = event.cache()  # (read twice below)
+    return pl.concat([event, censoring.lazy().join(event, on="subject_id", how="anti")], how="vertical")
+
+
+def _adtte_columns(chosen: Frame, usubjid: pl.Expr, paramcd: pl.Expr, param: pl.Expr) -> Frame:
+    """The ADTTE columns (:data:`ADTTE_SCHEMA`, ``USUBJID`` as ``usubjid`` gives it) of chosen
+    candidates (:func:`_choice`'s)."""
     is_event = pl.col("cnsr") == 0
     return chosen.select(
-        pl.col("subject_id").alias("USUBJID"),
-        pl.lit(parameter.paramcd).alias("PARAMCD"),
-        pl.lit(parameter.param).alias("PARAM"),
+        usubjid.alias("USUBJID"),
+        paramcd.alias("PARAMCD"),
+        param.alias("PARAM"),
         pl.col("startdt").alias("STARTDT"),
         pl.col("date").alias("ADT"),
         ((pl.col("date") - pl.col("startdt")).dt.total_days() + 1).alias("AVAL"),
@@ -299,20 +325,30 @@ class FollowUp:
 
     * ``records``: every record with ``infusion date <= date <= infusion date + window_days``,
       joined with ``infusion_date`` and ``window_end``.
-    * ``assessments``: assessments dated after the infusion day, in the window.
+    * ``assessments``: assessments dated after the infusion day, in the window (taken from
+      ``records`` when asked for).
     * ``counted``: the assessments that count as response to the infusion (below).
     * ``anchors``: per treated subject ``infusion_date, infusion_line, window_end,
       new_therapy_date`` (first ``new_therapy`` after the infusion, in the window; null if none).
     """
 
     records: pl.DataFrame
-    assessments: pl.DataFrame
     counted: pl.DataFrame
     anchors: pl.DataFrame
 
+    @property
+    def assessments(self) -> pl.DataFrame:
+        return self.lazy()[1].collect(engine=_ENGINE)
+
     def lazy(self) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
         """``records, assessments, counted, anchors`` as lazy frames."""
-        return self.records.lazy(), self.assessments.lazy(), self.counted.lazy(), self.anchors.lazy()
+        records = self.records.lazy()
+        return records, records.filter(_is_assessment()), self.counted.lazy(), self.anchors.lazy()
+
+
+def _is_assessment() -> pl.Expr:
+    """An assessment dated after the infusion day."""
+    return (pl.col("event") == "assessment") & (_DATE > pl.col("infusion_date"))
 
 
 def follow_up(records: pl.DataFrame, window_days: int, response: Sequence[str]) -> FollowUp:
@@ -328,26 +364,28 @@ def follow_up(records: pl.DataFrame, window_days: int, response: Sequence[str]) 
     ``hsct`` (an ``hsct`` dated strictly before the first result in ``response``, found among
     the assessments on or before the first ``new_therapy``).
 
-    ``records`` are :func:`timeline`'s (or only the kinds read here and after); the four frames
-    are computed in one collection.
+    ``records`` are :func:`timeline`'s (or only the kinds read here and after); the frames are
+    computed in one collection.
     """
     window_end = pl.col("infusion_date") + pl.duration(days=window_days)
     timed = records.lazy()
-    anchors = (
-        timed.filter(pl.col("event") == "infusion")
-        .unique("subject_id", keep="any")
-        .select("subject_id", "infusion_date", "infusion_line", window_end.alias("window_end"))
+    anchors = timed.filter(_LINE == pl.col("infusion_line")).select(  # (each subject's first infusion)
+        "subject_id", "infusion_date", "infusion_line", window_end.alias("window_end")
     )
     timed = timed.with_columns(window_end.alias("window_end")).filter(
         (_DATE >= pl.col("infusion_date")) & (_DATE <= pl.col("window_end"))
     )
-    after_day0 = _DATE > pl.col("infusion_date")
-    new_therapy = _first_by_subject(timed.filter((pl.col("event") == "new_therapy") & after_day0), "new_therapy")
-    hsct = _first_by_subject(timed.filter((pl.col("event") == "hsct") & after_day0), "hsct")
-    anchors = anchors.join(new_therapy.select("subject_id", "new_therapy_date"), on="subject_id", how="left")
-    timed = timed.join(new_therapy.select("subject_id", "new_therapy_date"), on="subject_id", how="left")
 
-    assessments = timed.filter((pl.col("event") == "assessment") & after_day0)
+    def first_date(kind: str, name: str) -> pl.LazyFrame:
+        """``subject_id, {name}``: the date of the subject's first ``kind`` after the infusion day."""
+        after_day0 = (pl.col("event") == kind) & (_DATE > pl.col("infusion_date"))
+        return timed.filter(after_day0).group_by("subject_id").agg(_DATE.min().alias(name))
+
+    new_therapy = first_date("new_therapy", "new_therapy_date")
+    anchors = anchors.join(new_therapy, on="subject_id", how="left")
+    timed = timed.join(new_therapy, on="subject_id", how="left")
+
+    assessments = timed.filter(_is_assessment())
     before_new_therapy = pl.col("new_therapy_date").is_null() | (_DATE <= pl.col("new_therapy_date"))
     first_response = (
         assessments.filter(before_new_therapy & pl.col("result").is_in(list(response)))
@@ -355,7 +393,8 @@ def follow_up(records: pl.DataFrame, window_days: int, response: Sequence[str]) 
         .agg(_DATE.min().alias("first_response_date"))
     )
     salvage = (
-        hsct.join(first_response, on="subject_id", how="left")
+        first_date("hsct", "hsct_date")
+        .join(first_response, on="subject_id", how="left")
         .filter(pl.col("first_response_date").is_null() | (pl.col("hsct_date") < pl.col("first_response_date")))
         .select("subject_id", pl.col("hsct_date").alias("salvage_hsct_date"))
     )
@@ -364,7 +403,7 @@ def follow_up(records: pl.DataFrame, window_days: int, response: Sequence[str]) 
         .filter(before_new_therapy & (pl.col("salvage_hsct_date").is_null() | (_DATE <= pl.col("salvage_hsct_date"))))
         .drop("salvage_hsct_date")
     )
-    return FollowUp(*pl.collect_all([timed, assessments, counted, anchors], engine=_ENGINE))
+    return FollowUp(*pl.collect_all([timed, counted, anchors], engine=_ENGINE))
 
 
 def _is_adequate() -> pl.Expr:
@@ -763,15 +802,17 @@ def dor_parameter(config: Config, fu: FollowUp) -> Parameter:
 _EFS_DOR_KINDS = ("infusion", "assessment", "relapse", "death", "new_therapy", "hsct", "end_of_treatment")
 
 
-#: Beyond any narrow :func:`_alive_key` (a record with no date at all).
-_NO_KEY = 2**63 - 1
 _EPOCH = dt.date(1970, 1, 1)
+
+#: Beyond any :func:`_alive_key` of a dated record, narrow (``True``) or not.
+_NO_KEY = {True: 2**63 - 1, False: 2**127 - 1}
 
 
 def _alive_key(*, narrow: bool) -> pl.Expr:
     """Per record, the later of its two last-known-alive candidates, ``date`` and (AE)
     ``end_date``, as an integer whose minimum over a subject's records is the latest of all;
-    ties: a ``date`` before an ``end_date``, then the lower line.
+    ties: a ``date`` before an ``end_date``, then the lower line. A record with no date at all
+    has the greatest key (:data:`_NO_KEY`), so it is never the latest.
 
     The day number (negated) times ``2**65``, plus ``2**64`` for an ``end_date``, plus
     ``line + 2**63``: an Int128, for any line. With ``narrow``, times ``2**33``, plus
@@ -781,7 +822,7 @@ def _alive_key(*, narrow: bool) -> pl.Expr:
     rest = _LINE.cast(dtype) + offset
     on_date = pl.col("date").cast(pl.Int32).cast(dtype) * -unit + rest
     on_end = pl.col("end_date").cast(pl.Int32).cast(dtype) * -unit + (rest + unit // 2)
-    return pl.min_horizontal(on_date, on_end)
+    return pl.min_horizontal(on_date, on_end).fill_null(pl.lit(_NO_KEY[narrow], dtype))
 
 
 def _alive_key_parts(key: pl.Expr, *, narrow: bool) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -792,30 +833,16 @@ def _alive_key_parts(key: pl.Expr, *, narrow: bool) -> tuple[pl.Expr, pl.Expr, p
     return date, rest >= unit // 2, (rest % (unit // 2) - offset).cast(pl.Int64)
 
 
-#: From this many records on, sorted ids take the run-by-run path of :func:`_last_alive_keys`.
-_RUNS_FROM = 1 << 16
+def _subject_runs(events: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """``(run, ids)``: per record the number of its run (records in a row with the same
+    ``subject_id``; sorted by construction), and per run that ``subject_id``.
 
-
-def _last_alive_keys(events: pl.DataFrame, *, narrow: bool) -> pl.DataFrame:
-    """``subject_id, alive_key``: each subject's least :func:`_alive_key`.
-
-    A file usually lists its records subject by subject: when the ids are sorted, each run of
-    one id is one subject, and the least key of each run is taken by position (numpy's
-    ``minimum.reduceat`` at the run starts), with no grouping, hashing or copying of the ids;
-    the key is then the only column computed over every record. Otherwise a group minimum."""
-    ids = events.get_column("subject_id")
-    if narrow and events.height >= _RUNS_FROM and ids.is_sorted():
-        import numpy as np  # here only: its import costs ~0.15 s, more than a small file's whole derivation
-
-        runs = ids.rle()
-        starts = np.concatenate(([0], np.cumsum(runs.struct.field("len").cast(pl.Int64).to_numpy())[:-1]))
-        keys = events.select(_alive_key(narrow=True).fill_null(_NO_KEY)).to_series().to_numpy()
-        least = pl.Series("alive_key", np.minimum.reduceat(keys, starts), dtype=pl.Int64)
-        return pl.DataFrame([runs.struct.field("value").alias("subject_id"), least]).with_columns(
-            pl.when(pl.col("alive_key") != _NO_KEY).then(pl.col("alive_key")).alias("alive_key")
-        )
-    keys = events.lazy().select("subject_id", _alive_key(narrow=narrow).alias("alive_key"))
-    return keys.group_by("subject_id").agg(pl.col("alive_key").min()).collect(engine=_ENGINE)
+    A file lists its records subject by subject, so there are about as many runs as subjects:
+    what must be done per subject over every record is done per run, with no hashing of the
+    text (a group-by on ``run`` takes each run as a slice), and the ids are cast once per run."""
+    column = events.get_column("subject_id")
+    run = column.rle_id().set_sorted()
+    return run, column.filter((run != run.shift(1)).fill_null(True))
 
 
 def _study(events: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
@@ -831,8 +858,10 @@ def _study(events: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl.DataF
       ``end_date``), and that record's ``alive_line``, ``alive_kind`` and ``alive_imputed``.
     * ``ids``: the treated subjects' ``subject_id`` (text); ``ids[i]`` is ``Enum`` code i's.
 
-    Every record is read by one filter (to the kinds above) and one minimum per subject (of a
-    key that names the last known alive record); then only the records so named are looked up,
+    Every record is read by one filter (to the kinds above) and one minimum per run of a
+    subject's records (:func:`_subject_runs`; of a key that names the last known alive record);
+    the ids are cast to the ``Enum`` once, per run (each cast to an ``Enum`` of many subjects
+    costs a pass over its categories), the records named by the keys are taken by position,
     and the infusion is attached to the records by position (``Enum`` code), not by a join.
     """
     kinds = sorted({*_EFS_DOR_KINDS, config.efs.origin_event, config.os.origin_event})
@@ -841,45 +870,57 @@ def _study(events: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl.DataF
     low, high, *ends = events.select(_LINE.min(), _LINE.max().alias("high"), *dates).row(0)
     far = max((abs((d - _EPOCH).days) for d in ends if d is not None), default=0)
     narrow = low is None or (low >= 0 and high < 2**32 and far < 2**30)
+    run, run_ids = _subject_runs(events)
+    by_run = events.lazy().with_columns(run.alias("run"))
     used = (
-        events.lazy()
-        .filter(_EVENT.is_in(kinds))
-        .select("line", "subject_id", "event", "date", "date_imputed", "result")
+        by_run.filter(_EVENT.is_in(kinds))
+        .select("run", "line", "event", "date", "date_imputed", "result")
         .collect(engine=_ENGINE)
     )
-    treated = treated_subjects(used).sort("subject_id")  # row i: the subject of Enum code i
-    ids = treated.get_column("subject_id")
-    as_id = pl.col("subject_id").cast(pl.Enum(ids), strict=False)  # untreated -> null
-    used = used.with_columns(as_id).drop_nulls("subject_id")
+    key, row = pl.col("alive_key"), pl.col("alive_row")
+    latest = (
+        by_run.with_columns(_alive_key(narrow=narrow).alias("alive_key"))
+        .with_row_index("alive_row")
+        .group_by("run")
+        .agg(key.min(), row.get(key.arg_min()))
+        .collect(engine=_ENGINE)
+    )
+
+    infused = used.filter(_EVENT == "infusion").get_column("run").unique()
+    ids = run_ids.gather(infused).sort().unique(maintain_order=True)  # treated subjects; Enum code i: ids[i]
+    codes = run_ids.cast(pl.Enum(ids), strict=False)  # per run; untreated -> null
+    used = used.select(
+        "line", codes.gather(used.get_column("run")).alias("subject_id"), "event", "date", "date_imputed", "result"
+    ).drop_nulls("subject_id")
+    treated = treated_subjects(used)  # row i: the subject of Enum code i
     code = used.get_column("subject_id").to_physical()
     records = used.with_columns(treated.get_column(c).gather(code) for c in ("infusion_date", "infusion_line"))
 
-    alive_date, alive_is_end, alive_line = _alive_key_parts(pl.col("alive_key"), narrow=narrow)
+    # per run, then per subject (a subject whose records are not all in one run has several)
     latest = (
-        _last_alive_keys(events, narrow=narrow)
-        .with_columns(as_id)
+        latest.select(codes.gather(latest.get_column("run")).alias("subject_id"), key, row)
         .drop_nulls("subject_id")
+        .group_by("subject_id")
+        .agg(key.min(), row.get(key.arg_min()))
+    )
+    rows = latest.get_column("alive_row")
+    alive_date, alive_is_end, alive_line = _alive_key_parts(key, narrow=narrow)
+    named = (
+        latest.with_columns(
+            events.get_column("event").gather(rows).alias("alive_kind"),
+            events.get_column("date_imputed").gather(rows).alias("alive_imputed"),
+        )
+        .filter(key != _NO_KEY[narrow])  # (no record of the subject has a date)
         .select(
             "subject_id",
             alive_date.alias("alive_date"),
             alive_is_end.alias("alive_is_end"),
             alive_line.alias("alive_line"),
+            "alive_kind",
+            "alive_imputed",
         )
     )
-    found = (
-        events.lazy()
-        .filter(_LINE.is_in(latest.get_column("alive_line").implode()))
-        .select(as_id, "date", "end_date", _LINE.alias("alive_line"), _EVENT.alias("alive_kind"), _IMPUTED)
-        .rename({"date_imputed": "alive_imputed"})
-    )
-    named = (
-        latest.lazy()
-        .join(found, on=["subject_id", "alive_line"], how="inner")
-        .filter(pl.when(pl.col("alive_is_end")).then(pl.col("end_date")).otherwise(_DATE) == pl.col("alive_date"))
-        .unique("subject_id", keep="any")  # (a line is one record)
-        .drop("date", "end_date")
-    )
-    last_alive = treated.lazy().with_columns(as_id).join(named, on="subject_id", how="left").collect(engine=_ENGINE)
+    last_alive = treated.join(named, on="subject_id", how="left")
     return records, last_alive, ids
 
 
@@ -909,6 +950,12 @@ def _parameters(events: pl.DataFrame, config: Config) -> tuple[list[Parameter], 
     return parameters, ids
 
 
+def _shared_censoring(parameter: Parameter) -> tuple[int, ...]:
+    """What a parameter's :func:`_latest_censoring` depends on: its population and censoring
+    sources (the very frames: the builders hand the same ones to parameters that share them)."""
+    return (id(parameter.population), *(id(c) for c in parameter.censors))
+
+
 def derive_adtte(events: pl.DataFrame, config: Config | None = None) -> pl.DataFrame:
     """The time-to-event dataset (ADaM ADTTE style): one row per treated subject and parameter.
 
@@ -922,16 +969,28 @@ def derive_adtte(events: pl.DataFrame, config: Config | None = None) -> pl.DataF
     parameters, ids = _parameters(events, config)
     if not parameters:
         return pl.DataFrame(schema=ADTTE_SCHEMA)
-    order = {p.paramcd: i for i, p in enumerate(parameters)}
-    chosen = [choose(p).with_columns(pl.lit(order[p.paramcd], pl.Int64).alias("_order")) for p in parameters]
-    del parameters  # (the queries hold the sources; they go once collected)
-    out = pl.concat(pl.collect_all(chosen, engine=_ENGINE))
+    # EFS's parameters share their population and censoring sources, so their latest censoring
+    # (most of the candidates) is chosen once for all of them
+    censorings: dict[tuple[int, ...], pl.LazyFrame] = {}
+    for p in parameters:
+        censorings.setdefault(_shared_censoring(p), _latest_censoring(p))
+    chosen_censoring = dict(zip(censorings, pl.collect_all(censorings.values(), engine=_ENGINE), strict=True))
+    chosen = [
+        _choice(p, chosen_censoring[_shared_censoring(p)]).with_columns(pl.lit(i, pl.UInt32).alias("_order"))
+        for i, p in enumerate(parameters)
+    ]
+    codes, names = pl.Series([p.paramcd for p in parameters]), pl.Series([p.param for p in parameters])
+    del parameters, censorings, chosen_censoring  # (the queries hold the sources; they go once collected)
+    out = pl.concat(pl.collect_all(chosen, engine=_ENGINE), how="vertical")
     del chosen
     # USUBJID is an Enum of the sorted subject ids: its integer code sorts like the text
-    out = out.lazy().sort(pl.col("USUBJID").to_physical().cast(pl.Int64) * len(order) + pl.col("_order")).drop("_order")
-    out = out.collect(engine=_ENGINE)
-    # back to text: code i is the i-th id (much cheaper than casting the Enum)
-    return out.with_columns(ids.gather(out.get_column("USUBJID").to_physical()).alias("USUBJID"))
+    code = pl.col("subject_id").to_physical().cast(pl.Int64)
+    out = out.lazy().sort(code * codes.len() + pl.col("_order")).collect(engine=_ENGINE)
+    # the text columns made once, in order; the ids back to text: code i is the i-th id (much
+    # cheaper than casting the Enum)
+    parameter = out.get_column("_order")
+    usubjid = ids.gather(out.get_column("subject_id").to_physical())
+    return _adtte_columns(out, pl.lit(usubjid), pl.lit(codes.gather(parameter)), pl.lit(names.gather(parameter)))
 
 
 __all__ = [
