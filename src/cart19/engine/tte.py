@@ -255,20 +255,25 @@ _MID = pl.lit(2**63, pl.Int128)
 def _date_line_key(date: str = "date", *, latest: bool = False) -> pl.Expr:
     """``(date, line)`` as one Int128 that orders like the pair (with ``latest``, the date
     reversed): its minimum is the earliest (latest) record, ties to the lower line, so
-    :func:`_first` takes one pass. The day number times ``2**64``, plus ``line + 2**63``."""
+    :func:`_earliest` and :func:`_latest` take one pass. The day number times ``2**64``, plus
+    ``line + 2**63``."""
     days = pl.col(date).cast(pl.Int32).cast(pl.Int128)
     days = days * -1 if latest else days  # (polars has no Int128 negation)
     return days * 2**64 + (_LINE.cast(pl.Int128) + _MID)
 
 
 def _earliest(frame: Frame, date: str = "date") -> Frame:
-    """Each subject's row with the earliest ``date`` (ties: the lower input line)."""
-    return _first(frame, _date_line_key(date))
+    """Each subject's row with the earliest ``date`` (ties: the lower input line). ``frame``
+    holds records (each at most once: a line is one record), so the least key is one row."""
+    key = _date_line_key(date)
+    return frame.filter(key == key.min().over("subject_id"))
 
 
 def _latest(frame: Frame, date: str = "date") -> Frame:
-    """Each subject's row with the latest ``date`` (ties: the lower input line)."""
-    return _first(frame, _date_line_key(date, latest=True))
+    """Each subject's row with the latest ``date`` (ties: the lower input line); ``frame`` as
+    :func:`_earliest`'s."""
+    key = _date_line_key(date, latest=True)
+    return frame.filter(key == key.min().over("subject_id"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,8 +302,13 @@ def timeline(events: pl.DataFrame) -> pl.DataFrame:
 
 def _origin(records: Frame, kind: str) -> Frame:
     """``subject_id, startdt, start_kind, start_line, start_imputed``: the first record of the
-    origin kind (ties on the date: the lower line)."""
-    return _earliest(records.filter(pl.col("event") == kind)).select(
+    origin kind (ties on the date: the lower line). The first infusion is the record every
+    record names by its ``infusion_line``."""
+    if kind == "infusion":
+        first = records.filter((_LINE == pl.col("infusion_line")) & (pl.col("event") == kind))
+    else:
+        first = _earliest(records.filter(pl.col("event") == kind))
+    return first.select(
         "subject_id",
         pl.col("date").alias("startdt"),
         pl.col("event").alias("start_kind"),
@@ -872,19 +882,15 @@ def _study(events: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl.DataF
     narrow = low is None or (low >= 0 and high < 2**32 and far < 2**30)
     run, run_ids = _subject_runs(events)
     by_run = events.lazy().with_columns(run.alias("run"))
-    used = (
-        by_run.filter(_EVENT.is_in(kinds))
-        .select("run", "line", "event", "date", "date_imputed", "result")
-        .collect(engine=_ENGINE)
-    )
+    used = by_run.filter(_EVENT.is_in(kinds)).select("run", "line", "event", "date", "date_imputed", "result")
     key, row = pl.col("alive_key"), pl.col("alive_row")
     latest = (
         by_run.with_columns(_alive_key(narrow=narrow).alias("alive_key"))
         .with_row_index("alive_row")
         .group_by("run")
         .agg(key.min(), row.get(key.arg_min()))
-        .collect(engine=_ENGINE)
     )
+    used, latest = pl.collect_all([used, latest], engine=_ENGINE)  # (two passes, side by side)
 
     infused = used.filter(_EVENT == "infusion").get_column("run").unique()
     ids = run_ids.gather(infused).sort().unique(maintain_order=True)  # treated subjects; Enum code i: ids[i]
