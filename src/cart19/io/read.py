@@ -46,6 +46,9 @@ class ReadResult:
     warnings: list[Issue] = field(default_factory=list)
     #: SHA-256 of the input bytes, when asked for
     sha256: str | None = None
+    #: each record's subject as an integer code (equal codes, equal ``subject_id``), when the
+    #: reader has them; they make per-subject counts cheaper than the identifiers' text
+    subject_codes: pl.Series | None = None
 
 
 def _file_error(source: str, message: str) -> InputError:
@@ -103,7 +106,8 @@ def _finish(
         issues += contradiction_warnings(events, codes)
     if any(i.severity == "error" for i in issues):
         raise InputError(source, issues)
-    return ReadResult(events=events, warnings=[i for i in issues if i.severity == "warning"], sha256=digest)
+    warnings = [i for i in issues if i.severity == "warning"]
+    return ReadResult(events=events, warnings=warnings, sha256=digest, subject_codes=codes)
 
 
 def _file_sha256(source: str) -> str:
