@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cart19.model import ASSESSMENT_RESULTS, DEATH_CAUSES, EVENT_KINDS
+from cart19.errors import ConfigError  # noqa: F401 - raised here, and importable from here as before
 
 EventKind = Literal[
     "enrolled",
@@ -307,15 +308,6 @@ class Config(_Section):
     dlt: DLTConfig = DLTConfig()
     stopping_rule: StoppingRule = StoppingRule()
     km: KMConfig = KMConfig()
-
-
-class ConfigError(Exception):
-    """A configuration file that cannot be used; ``problems`` lists every one, by key."""
-
-    def __init__(self, source: str, problems: list[str]):
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
 
 
 def _describe(error: dict) -> str:

@@ -65,3 +65,14 @@ class InputError(Exception):
     @property
     def warnings(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == "warning"]
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; ``problems`` lists every one, by key.
+
+    Here, not in :mod:`cart19.config`, so that catching it does not import pydantic."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))

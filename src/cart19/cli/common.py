@@ -361,8 +361,7 @@ def command(func: Callable[..., int | None]) -> Callable[..., None]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        from cart19.config import ConfigError
-        from cart19.errors import InputError
+        from cart19.errors import ConfigError, InputError
 
         env = Env.current(quiet=bool(kwargs.get("quiet", False)))
         try:
