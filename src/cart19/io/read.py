@@ -26,6 +26,7 @@ from cart19.io.validate import (
     EVERY_COLUMN,
     coded_rows,
     impute,
+    subject_codes,
     raw_errors,
     scan_coded,
     validate_raw,
@@ -140,17 +141,16 @@ def _plain_csv_header(source: str) -> list[str] | None:
     return header or None
 
 
-def _scan(source: str, coded: dict[str, pl.DataType] | None = None) -> pl.LazyFrame:
-    return pl.scan_csv(source, infer_schema=False, has_header=True, encoding="utf8", raise_if_empty=True,
-                       quote_char='"', schema_overrides=coded).with_row_index("_row")  # fmt: skip
+def _scan(source: str, coded: dict[str, pl.DataType] | None = None, *, row_index: bool = True) -> pl.LazyFrame:
+    scan = pl.scan_csv(source, infer_schema=False, has_header=True, encoding="utf8", raise_if_empty=True,
+                       quote_char='"', schema_overrides=coded)  # fmt: skip
+    return scan.with_row_index("_row") if row_index else scan
 
 
-def _scan_coded(
-    source: str, header: list[str]
-) -> tuple[pl.LazyFrame, pl.Categories, pl.Categories, list[Issue]] | None:
-    """The lazy coded table (``line`` and the format's columns as Categorical), the categories
-    of ``subject_id`` and those of the other columns, and the header's warnings; None when the
-    header has an error (the eager path reports it)."""
+def _scan_coded(source: str, header: list[str]) -> tuple[pl.LazyFrame, pl.Categories, list[Issue]] | None:
+    """The lazy coded table (``subject_id`` as text, the format's other columns as
+    Categorical), their categories, and the header's warnings; None when the header has an
+    error (the eager path reports it). The rows come in file order: record i is on line i + 2."""
     names, issues = _normalise_header(header, source)
     if issues or any(c not in names for c in ("subject_id", "event", "date")):
         return None
@@ -162,22 +162,22 @@ def _scan_coded(
         issues.append(Issue(1, ", ".join(unknown), None,
                             "column(s) not in the format are kept out of the derivations", "warning"))  # fmt: skip
     read_name = dict(zip(names, read_names, strict=True))
-    # categories of this read only: codes run 0..k-1 over the file's distinct values; the
-    # subjects' own, so that the few thousand other texts are not looked up among them
-    ids, categories = pl.Categories.random(), pl.Categories.random()
+    # categories of this read only: codes run 0..k-1 over the file's distinct values (a few
+    # thousand). Not the subjects': their ~100k distinct ids among ~3M cells cost more to code
+    # than to read as text (subject_codes counts them when the file keeps them together)
+    categories = pl.Categories.random()
     coded = pl.Categorical(categories)
     overrides = {read_name[c]: coded for c in names if c != "subject_id"}
-    overrides[read_name["subject_id"]] = pl.Categorical(ids)
-    columns = [(pl.col("_row").cast(pl.Int64) + 2).alias("line"), pl.col(read_name["subject_id"]).alias("subject_id")]
+    columns = [pl.col(read_name["subject_id"]).alias("subject_id")]
     columns += [pl.col(read_name[c]).alias(c) if c in read_name else pl.lit(None, coded).alias(c)
                 for c in COLUMNS if c != "subject_id"]  # fmt: skip
     # the unknown columns too, only to see whether a quoted cell of theirs holds a line break
     columns += [pl.col(read_name[c]).alias(f"_unknown_{i}") for i, c in enumerate(unknown)]
-    return _scan(source, overrides).select(columns), ids, categories, issues
+    return _scan(source, overrides, row_index=False).select(columns), categories, issues
 
 
 def _has_line_break(*texts: pl.Series) -> bool:
-    """Whether a text of a coded table's categories holds a line break."""
+    """Whether a text of the distinct values of a coded table holds a line break."""
     return any(values.str.contains("\n", literal=True).any() for values in texts)
 
 
@@ -197,17 +197,17 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], pl.Series] 
     scanned_coded = _scan_coded(source, header)
     if scanned_coded is None:
         return None
-    lazy, ids, categories, header_warnings = scanned_coded
+    lazy, categories, header_warnings = scanned_coded
     try:
         # every column read: polars checks a record's field count only when it parses it whole
         coded = lazy.collect(engine="streaming", optimizations=EVERY_COLUMN)
     except pl.exceptions.PolarsError:  # e.g. a record with too many fields, bytes that are not UTF-8
         return None
-    # every distinct text of the coded columns, in code order
-    subject_ids, values = ids.to_series(), categories.to_series()
-    if _has_line_break(subject_ids, values):  # a quoted line break: record i is not on line i + 2
+    subjects = subject_codes(coded.get_column("subject_id"))
+    values = categories.to_series()  # every distinct text of the coded columns, in code order
+    if _has_line_break(subjects.ids, values):  # a quoted line break: record i is not on line i + 2
         return None
-    rows = coded_rows(coded.select(pl.exclude("^_unknown_.*$")), values, subject_ids)
+    rows = coded_rows(coded.select(pl.exclude("^_unknown_.*$")), values, subjects)
     del coded  # the coded table is not needed any more: at 1M subjects it holds ~1.9 GiB
     scanned = scan_coded(rows)
     del rows

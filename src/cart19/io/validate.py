@@ -393,6 +393,42 @@ class Scanned:
     subject_codes: pl.Series
 
 
+@dataclass(frozen=True)
+class Subjects:
+    """The subjects of a table, as :func:`subject_codes` numbers them."""
+
+    #: each record's subject: a dense code (UInt32), null where ``subject_id`` is null
+    codes: pl.Series
+    #: the distinct identifiers (text, as written), the one of code i at position i
+    ids: pl.Series
+
+    @property
+    def count(self) -> int:
+        return self.ids.len()
+
+
+def subject_codes(subject_id: pl.Series) -> Subjects:
+    """Number the subjects of a ``subject_id`` column (text) 0..k-1.
+
+    When each subject's records are together (a file sorted by subject, the usual order of an
+    export), a subject is a run of equal identifiers: the codes count the runs in file order,
+    flagged sorted (polars then groups by them without hashing), and only the first identifier
+    of each run is looked at. Otherwise the runs' identifiers are coded through a Categorical."""
+    value = pl.col(subject_id.name)
+    # a run starts where the identifier changes, and at the first record (even a null one)
+    starts = pl.DataFrame([subject_id]).select((pl.int_range(pl.len()) == 0) | value.ne_missing(value.shift(1)))
+    starts = starts.to_series()
+    firsts = subject_id.filter(starts)
+    runs = (starts.cast(pl.UInt32).cum_sum() - 1).alias("_sid")
+    if firsts.null_count() == 0 and firsts.n_unique() == firsts.len():
+        return Subjects(codes=runs.set_sorted(), ids=firsts.rechunk())
+    categories = pl.Categories.random()
+    coded = firsts.cast(pl.Categorical(categories))  # codes 0 .. k-1 in the categories' order
+    # (the categories hold their texts only while a column of theirs lives: read them first)
+    ids = categories.to_series().cast(pl.String).rechunk()
+    return Subjects(codes=coded.to_physical().gather(runs).alias("_sid"), ids=ids)
+
+
 # The coded reader (:func:`coded_rows`) learns what each distinct text of a column means from
 # :func:`_cell_columns`, once per text, and packs it into one small integer per text: these
 # bits. A row then gathers one integer per cell (and the cell's canonical value where it has
@@ -470,11 +506,11 @@ def _value_table(values: pl.Series, name: str) -> pl.DataFrame:
     return cells.collect().rechunk()  # one chunk: a gather from several took 2-3x as long
 
 
-def coded_rows(frame: pl.DataFrame, values: pl.Series, ids: pl.Series) -> pl.DataFrame:
+def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl.DataFrame:
     """The rows of a coded table with their canonical values and check flags.
 
-    ``frame`` is the table as the reader reads it: ``line``, ``subject_id`` as Categorical
-    indexing ``ids`` (the subject identifiers, in code order) and the format's other columns as
+    ``frame`` is the table as the reader reads it, in file order (row i is line i + 2):
+    ``subject_id`` (text; ``subjects`` holds its codes) and the format's other columns as
     Categorical indexing ``values`` (their distinct texts: a few thousand among millions of
     cells). Every cell's own meaning is computed once per distinct text (:func:`_value_table`)
     and gathered by code. Each row keeps its canonical values, ``_k`` (its kind's code),
@@ -523,11 +559,11 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, ids: pl.Series) -> pl.Dat
     if _ignored_rule_columns() != [*AE_ONLY_COLUMNS, "result"]:
         raise AssertionError("coded_rows' ignored bits follow _ignored_rules")
 
-    # the subject's text and code; "no subject" is a property of the identifier's text
-    id_index = pl.col("subject_id").to_physical()
-    no_subject_ids = pl.DataFrame({"subject_id": ids.cast(pl.String)}).select(_NO_SUBJECT).to_series()
+    # the subject's code; "no subject" is a property of the identifier's text
+    id_index = pl.lit(subjects.codes)
+    no_subject_ids = pl.DataFrame({"subject_id": subjects.ids}).select(_NO_SUBJECT).to_series()
     if no_subject_ids.any():
-        no_subject = pl.lit(pl.concat([no_subject_ids, pl.Series([True])])).gather(id_index.fill_null(ids.len()))
+        no_subject = pl.lit(pl.concat([no_subject_ids, pl.Series([True])])).gather(id_index.fill_null(subjects.count))
     else:
         no_subject = id_index.is_null()
     ae_only = {
@@ -536,9 +572,9 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, ids: pl.Series) -> pl.Dat
         "soc": lookup("soc", "soc"),
     }
     gathered = [
-        pl.col("line"),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("line"),
         id_index.alias("_sid"),
-        pl.lit(ids.cast(pl.String).rechunk()).gather(id_index).alias("subject_id"),  # ~7x faster than a cast
+        pl.col("subject_id"),
         no_subject.alias("_no_subject"),
         lookup("event", "_code").alias("_k"),
         lookup("date", "_date_lo").alias("date"),
@@ -595,7 +631,6 @@ def scan_coded(frame: pl.DataFrame) -> Scanned:
     warnings = _scanned_warnings(frame)
     if frame.select(pl.col("_blank").any()).item():
         frame = frame.filter(~pl.col("_blank"))
-    frame = frame.with_columns(_subject_codes(frame["_sid"]))
     suspects = _suspect_lines(frame)
     # the kind as text: a lookup by its code (a cast of every row costs ~10x more)
     events = frame.select(
@@ -604,16 +639,6 @@ def scan_coded(frame: pl.DataFrame) -> Scanned:
     if events.schema != pl.Schema(EVENTS_SCHEMA):
         events = events.cast(EVENTS_SCHEMA)  # type: ignore[arg-type]
     return Scanned(events=events, warnings=warnings, suspects=suspects, subject_codes=frame["_sid"])
-
-
-def _subject_codes(codes: pl.Series) -> pl.Series:
-    """Dense subject codes; when every subject's records are together in the file (an export
-    sorted by subject, the usual order), the codes count the subjects in file order and are
-    flagged sorted, so that polars groups by them without hashing."""
-    starts = codes.filter(codes.ne_missing(codes.shift(1)))  # each run's subject
-    if codes.null_count() == 0 and starts.n_unique() == starts.len():
-        return codes.rle_id().set_sorted().alias(codes.name)
-    return codes
 
 
 def _scanned_warnings(frame: pl.DataFrame) -> list[Issue]:
