@@ -12,6 +12,7 @@ from cart19.io.contradictions import (
     implausible_dates,
 )
 from cart19.io.read import read_events
+from cart19.io.subjects import Subjects
 from cart19.schema import events_frame
 from conftest import run_cli
 
@@ -329,12 +330,13 @@ def test_every_check_flags_what_a_plain_reference_flags(drawn, copies, order, sh
     if shuffled_lines:
         order.shuffle(lines)
     rows = [dict(row, line=line) for row, line in zip(rows, lines, strict=True)]
-    codes = None
+    subjects = None
     if with_codes:  # any numbering of the subjects will do
         ids = list(dict.fromkeys(row["subject_id"] for row in rows))
         order.shuffle(ids)
         codes = pl.Series([ids.index(row["subject_id"]) for row in rows], dtype=pl.UInt32)
-    issues = contradiction_warnings(events_frame(rows), codes)
+        subjects = Subjects(codes=codes, ids=pl.Series(ids, dtype=pl.String))
+    issues = contradiction_warnings(events_frame(rows), subjects)
     expected = reference_warnings(rows)
     assert [(i.line, i.column, i.value) for i in issues] == [(line, col, value) for _, line, col, value, _ in expected]
     for issue, (name, *_, text) in zip(issues, expected, strict=True):

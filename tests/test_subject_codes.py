@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cart19.io.validate import subject_codes
+from cart19.io.subjects import subject_codes
 
 IDS = st.lists(st.one_of(st.none(), st.sampled_from(["S1", "S2", "s1", " S1", "   ", "", "CART19-0001"])), max_size=40)
 

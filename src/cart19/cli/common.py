@@ -210,7 +210,9 @@ def load_inputs(
         warnings.append(f"{cut.set_aside} record(s) dated after the cutoff {cutoff} were set aside")
     if cut.end_dates_cleared:
         warnings.append(f"{cut.end_dates_cleared} AE end date(s) after the cutoff {cutoff} were treated as ongoing")
-    untreated = untreated_subject_count(cut.events)
+    # the reader's subject codes, while the cutoff has kept every record
+    codes = result.subjects.codes if result.subjects is not None and not cut.set_aside else None
+    untreated = untreated_subject_count(cut.events, codes)
     if untreated:
         warnings.append(f"{untreated} subject(s) without an infusion are outside the treated set and in no endpoint")
     for warning in warnings:

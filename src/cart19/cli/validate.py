@@ -83,7 +83,8 @@ def register(app: typer.Typer) -> None:
                     env.warn(str(issue))
                 report_input_error(exc, env)
             return ExitCode.INVALID
-        summary = summarise(result.events, result.subject_codes)
+        codes = None if result.subjects is None else result.subjects.codes
+        summary = summarise(result.events, codes)
         warnings = list(result.warnings)
         untreated = summary["subjects"] - summary["infused_subjects"]
         if untreated:

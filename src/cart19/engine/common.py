@@ -57,13 +57,15 @@ def treated_subjects(events: pl.DataFrame) -> pl.DataFrame:
     return first_event(events, "infusion", name="infusion").sort("subject_id")
 
 
-def untreated_subject_count(events: pl.DataFrame) -> int:
-    """Subjects with records but no infusion (counted in a warning)."""
+def untreated_subject_count(events: pl.DataFrame, subject_codes: pl.Series | None = None) -> int:
+    """Subjects with records but no infusion (counted in a warning). ``subject_codes``: an
+    integer per record, equal for equal ``subject_id`` (the reader's), only makes it faster."""
+    subject = pl.col("subject_id") if subject_codes is None else pl.lit(subject_codes)
     # the treated subjects are among all subjects: the difference of the two counts
-    counts = events.select(
-        pl.col("subject_id").n_unique().alias("all"),
-        pl.col("subject_id").filter(pl.col("event") == "infusion").n_unique().alias("treated"),
-    ).row(0)
+    counts = events.lazy().select(
+        subject.n_unique().alias("all"),
+        subject.filter(pl.col("event") == "infusion").n_unique().alias("treated"),
+    ).collect().row(0)
     return counts[0] - counts[1]
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cart19.errors import Issue
+from cart19.io.subjects import Subjects, subject_codes
 
 #: How many offending records each check lists by line (the rest are counted).
 MAX_LINES_PER_CHECK = 20
@@ -65,42 +66,6 @@ def _hits(frame: pl.DataFrame, column: str, message: pl.Expr) -> pl.DataFrame:
 # A subject is a dense integer code (records of one subject_id share it), so that every
 # per-subject fact is one small table indexed by code and reaches its records by a gather:
 # no join or group_by on the text of millions of records.
-
-
-@dataclass(frozen=True)
-class _Subjects:
-    #: one code per record (UInt32; null for a null subject_id): equal ids, equal codes
-    codes: pl.Series
-    #: every distinct subject_id once
-    ids: pl.Series
-    #: the codes run below this
-    count: int
-
-
-def _subjects(events: pl.DataFrame, codes: pl.Series | None) -> _Subjects:
-    """The subjects of ``events``, with the caller's ``codes`` when given. Lazily: an eager
-    operation on the reader's many-part text column first joins up its parts (at 1M subjects
-    a filter of the ids took ~180 ms so, ~10 ms lazily)."""
-    subject_id = pl.col("subject_id")
-    if codes is not None:
-        codes = codes.cast(pl.UInt32)
-        # a record of each subject: where the code changes, when they are in order (a file in
-        # subject order); else the first of each code (a hash, ~3x as long)
-        one_each = (codes != codes.shift(1)).fill_null(True).arg_true() if codes.is_sorted() else codes.arg_unique()
-        ids = events.lazy().select(subject_id.gather(pl.lit(one_each))).collect().to_series()
-        highest = codes.max()
-        return _Subjects(codes, ids, 0 if highest is None else int(highest) + 1)  # type: ignore[arg-type]
-    # runs of equal ids first: a file usually holds each subject's records together, and then
-    # only the first id of each run is hashed (a hash of every id took ~4x as long)
-    starts = events.lazy().select((subject_id != subject_id.shift(1)).fill_null(True)).collect().to_series()
-    firsts = events.lazy().filter(pl.lit(starts)).select(subject_id).collect().to_series().rechunk()
-    run = pl.select(pl.when(pl.lit(starts)).then(True).cum_count() - 1).to_series()  # cum_sum took ~4x as long
-    together = 2 * firsts.len() <= events.height  # else (a file in date order ...) the test would only cost
-    if together and firsts.null_count() == 0 and firsts.n_unique() == firsts.len():  # run i is subject i
-        return _Subjects(run, firsts, firsts.len())
-    of_run = firsts.cast(pl.Categorical(pl.Categories.random())).to_physical()  # dense: 0 .. k-1
-    first_runs = of_run.arg_unique()
-    return _Subjects(of_run.gather(run), firsts.gather(first_runs), first_runs.len())
 
 
 def _is_kind(*kinds: str) -> pl.Expr:
@@ -247,7 +212,7 @@ def _record_key() -> pl.Expr:
     )
 
 
-def _duplicate_records(events: pl.DataFrame, frame: pl.LazyFrame, subjects: _Subjects) -> pl.DataFrame:
+def _duplicate_records(events: pl.DataFrame, frame: pl.LazyFrame, subjects: Subjects) -> pl.DataFrame:
     """Records equal in every cell to one with a lower line. ``frame``: ``events`` with ``_code``."""
     # candidates first, then every cell: the candidates are the records whose key occurs twice,
     # found by sorting the keys (a hash table of every record took ~200 bytes a record); an
@@ -273,7 +238,7 @@ def _duplicate_records(events: pl.DataFrame, frame: pl.LazyFrame, subjects: _Sub
                                           pl.col("_first")))  # fmt: skip
 
 
-def _subject_id_variants(events: pl.DataFrame, frame: pl.LazyFrame, subjects: _Subjects) -> pl.DataFrame:
+def _subject_id_variants(events: pl.DataFrame, frame: pl.LazyFrame, subjects: Subjects) -> pl.DataFrame:
     """Subject ids equal to one of a lower line but for letter case or surrounding spaces."""
     key = pl.col("subject_id").str.strip_chars().str.to_lowercase()
     spellings = pl.DataFrame({"subject_id": subjects.ids}).with_columns(key.alias("_key"))
@@ -294,7 +259,7 @@ def _subject_id_variants(events: pl.DataFrame, frame: pl.LazyFrame, subjects: _S
 
 
 #: A check of several records: (events, the records with ``_code``, the subjects) -> its hits.
-_SeveralRecords = Callable[[pl.DataFrame, pl.LazyFrame, _Subjects], pl.DataFrame]
+_SeveralRecords = Callable[[pl.DataFrame, pl.LazyFrame, Subjects], pl.DataFrame]
 
 #: (name, check): the rules of a check of single records, or a check of several records; the
 #: order is the order of docs/data-checks.md.
@@ -329,18 +294,18 @@ def _to_issues(name: str, hits: pl.DataFrame, severity: str) -> list[Issue]:
     return issues
 
 
-def contradiction_warnings(events: pl.DataFrame, subject_codes: pl.Series | None = None) -> list[Issue]:
+def contradiction_warnings(events: pl.DataFrame, subjects: Subjects | None = None) -> list[Issue]:
     """Warnings for clinically contradictory timelines in a canonical events frame (all
     records, before any cutoff), in the order of :data:`CHECKS`, each check's records by line.
 
-    ``subject_codes`` (optional; computed when not given): an integer per record of ``events``,
-    equal for records of equal ``subject_id`` and unequal otherwise, below the number of
-    subjects or not much above (dense codes 0 .. k-1, as a reader holds them)."""
+    ``subjects`` (optional; numbered here when not given): the events' subjects as codes, record
+    by record, as the reader has them (:mod:`cart19.io.subjects`)."""
     if events.height == 0:
         return []
-    if subject_codes is not None and subject_codes.len() != events.height:
-        raise ValueError(f"{subject_codes.len()} subject codes for {events.height} records")
-    subjects = _subjects(events, subject_codes)
+    if subjects is None:
+        subjects = subject_codes(events.get_column("subject_id"))
+    elif subjects.codes.len() != events.height:
+        raise ValueError(f"{subjects.codes.len()} subject codes for {events.height} records")
     frame = events.lazy().select(pl.exclude("subject_id"), _code=pl.lit(subjects.codes))
     rules = [rule for _, check in CHECKS if isinstance(check, tuple) for rule in check]
     flagged = _flagged_records(frame, rules, subjects.count)

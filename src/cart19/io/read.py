@@ -22,11 +22,11 @@ import polars as pl
 
 from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
+from cart19.io.subjects import Subjects, subject_codes
 from cart19.io.validate import (
     EVERY_COLUMN,
     coded_rows,
     impute,
-    subject_codes,
     raw_errors,
     scan_coded,
     validate_raw,
@@ -47,9 +47,9 @@ class ReadResult:
     warnings: list[Issue] = field(default_factory=list)
     #: SHA-256 of the input bytes, when asked for
     sha256: str | None = None
-    #: each record's subject as an integer code (equal codes, equal ``subject_id``), when the
-    #: reader has them; they make per-subject counts cheaper than the identifiers' text
-    subject_codes: pl.Series | None = None
+    #: the events' subjects as integer codes (:mod:`cart19.io.subjects`), when the reader has
+    #: them; they make per-subject counts cheaper than the identifiers' text
+    subjects: Subjects | None = None
 
 
 def _file_error(source: str, message: str) -> InputError:
@@ -82,9 +82,9 @@ def read_events(source: str | Path, *, stdin: BinaryIO | None = None, with_sha25
     if source != "-" and Path(source).suffix.lower() not in PARQUET_SUFFIXES:
         streamed = _read_plain_csv(source)
         if streamed is not None:
-            events, issues, codes = streamed
+            events, issues, subjects = streamed
             digest = _file_sha256(source) if with_sha256 else None
-            return _finish(source, events, issues, digest, codes)
+            return _finish(source, events, issues, digest, subjects)
     data = _read_source_bytes(source, stdin)
     is_parquet = source != "-" and Path(source).suffix.lower() in PARQUET_SUFFIXES
     # Parquet on standard input (or under another name) is recognised by its magic bytes.
@@ -100,15 +100,15 @@ def read_events(source: str | Path, *, stdin: BinaryIO | None = None, with_sha25
 
 
 def _finish(
-    source: str, events: pl.DataFrame, issues: list[Issue], digest: str | None, codes: pl.Series | None = None
+    source: str, events: pl.DataFrame, issues: list[Issue], digest: str | None, subjects: Subjects | None = None
 ) -> ReadResult:
-    """``codes``: the subjects' codes, record by record, when the reader has them."""
+    """``subjects``: the events' subjects as codes, when the reader has them."""
     if not any(i.severity == "error" for i in issues):  # timelines: docs/data-checks.md
-        issues += contradiction_warnings(events, codes)
+        issues += contradiction_warnings(events, subjects)
     if any(i.severity == "error" for i in issues):
         raise InputError(source, issues)
     warnings = [i for i in issues if i.severity == "warning"]
-    return ReadResult(events=events, warnings=warnings, sha256=digest, subject_codes=codes)
+    return ReadResult(events=events, warnings=warnings, sha256=digest, subjects=subjects)
 
 
 def _file_sha256(source: str) -> str:
@@ -188,7 +188,7 @@ def _raw_columns(read_name: dict[str, str]) -> list[pl.Expr]:
     ]
 
 
-def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], pl.Series] | None:
+def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | None] | None:
     """Events, issues and the subjects' codes (record by record) of a CSV file read by
     streaming, or None when the file needs the eager path."""
     header = _plain_csv_header(source)
@@ -209,7 +209,7 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], pl.Series] 
         return None
     rows = coded_rows(coded.select(pl.exclude("^_unknown_.*$")), values, subjects)
     del coded  # the coded table is not needed any more: at 1M subjects it holds ~1.9 GiB
-    scanned = scan_coded(rows)
+    scanned = scan_coded(rows, subjects)
     del rows
     issues = header_warnings + scanned.warnings
     if scanned.suspects.len():
@@ -225,8 +225,8 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], pl.Series] 
         )
         errors = raw_errors(suspects) + implausible_dates(suspects)
         if errors:
-            return pl.DataFrame(schema=EVENTS_SCHEMA), issues + errors, pl.Series(dtype=pl.UInt32)
-    return impute(scanned.events, scanned.subject_codes), issues, scanned.subject_codes
+            return pl.DataFrame(schema=EVENTS_SCHEMA), issues + errors, None
+    return impute(scanned.events, scanned.subjects.codes), issues, scanned.subjects
 
 
 # --------------------------------------------------------------------------- raw tables

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cart19.errors import Issue
+from cart19.io.subjects import Subjects
 from cart19.model import (
     AE_ONLY_COLUMNS,
     EARLIEST_YEAR,
@@ -388,45 +389,9 @@ class Scanned:
     warnings: list[Issue]
     #: lines of the records that may hold an error: the full checks run on these only
     suspects: pl.Series
-    #: each event's subject as a dense code (0..k-1, in order of first appearance), for
-    #: per-subject work that would otherwise group or join on the identifier's text
-    subject_codes: pl.Series
-
-
-@dataclass(frozen=True)
-class Subjects:
-    """The subjects of a table, as :func:`subject_codes` numbers them."""
-
-    #: each record's subject: a dense code (UInt32), null where ``subject_id`` is null
-    codes: pl.Series
-    #: the distinct identifiers (text, as written), the one of code i at position i
-    ids: pl.Series
-
-    @property
-    def count(self) -> int:
-        return self.ids.len()
-
-
-def subject_codes(subject_id: pl.Series) -> Subjects:
-    """Number the subjects of a ``subject_id`` column (text) 0..k-1.
-
-    When each subject's records are together (a file sorted by subject, the usual order of an
-    export), a subject is a run of equal identifiers: the codes count the runs in file order,
-    flagged sorted (polars then groups by them without hashing), and only the first identifier
-    of each run is looked at. Otherwise the runs' identifiers are coded through a Categorical."""
-    value = pl.col(subject_id.name)
-    # a run starts where the identifier changes, and at the first record (even a null one)
-    starts = pl.DataFrame([subject_id]).select((pl.int_range(pl.len()) == 0) | value.ne_missing(value.shift(1)))
-    starts = starts.to_series()
-    firsts = subject_id.filter(starts)
-    runs = (starts.cast(pl.UInt32).cum_sum() - 1).alias("_sid")
-    if firsts.null_count() == 0 and firsts.n_unique() == firsts.len():
-        return Subjects(codes=runs.set_sorted(), ids=firsts.rechunk())
-    categories = pl.Categories.random()
-    coded = firsts.cast(pl.Categorical(categories))  # codes 0 .. k-1 in the categories' order
-    # (the categories hold their texts only while a column of theirs lives: read them first)
-    ids = categories.to_series().cast(pl.String).rechunk()
-    return Subjects(codes=coded.to_physical().gather(runs).alias("_sid"), ids=ids)
+    #: the events' subjects as codes (:mod:`cart19.io.subjects`), record by record, for
+    #: per-subject work that would otherwise group or join on the identifiers' text
+    subjects: Subjects
 
 
 # The coded reader (:func:`coded_rows`) learns what each distinct text of a column means from
@@ -619,8 +584,9 @@ def _ignored_rule_columns() -> list[str]:
     return [column for column, _, _ in _ignored_rules()]
 
 
-def scan_coded(frame: pl.DataFrame) -> Scanned:
-    """The canonical events, warnings and suspect lines of :func:`coded_rows`' table.
+def scan_coded(frame: pl.DataFrame, subjects: Subjects) -> Scanned:
+    """The canonical events, warnings and suspect lines of :func:`coded_rows`' table
+    (``subjects``: the table's subjects, as :func:`coded_rows` had them).
 
     ``suspects`` is a superset of the lines with an error: the records that fail a
     record-level rule or hold a date after :data:`_LATE_YEAR`, and every record of a
@@ -638,7 +604,8 @@ def scan_coded(frame: pl.DataFrame) -> Scanned:
     )
     if events.schema != pl.Schema(EVENTS_SCHEMA):
         events = events.cast(EVENTS_SCHEMA)  # type: ignore[arg-type]
-    return Scanned(events=events, warnings=warnings, suspects=suspects, subject_codes=frame["_sid"])
+    subjects = Subjects(codes=frame.get_column("_sid"), ids=subjects.ids)
+    return Scanned(events=events, warnings=warnings, suspects=suspects, subjects=subjects)
 
 
 def _scanned_warnings(frame: pl.DataFrame) -> list[Issue]:
