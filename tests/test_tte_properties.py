@@ -170,4 +170,10 @@ def test_a_file_sorted_by_subject_and_the_same_records_shuffled_give_the_same_ad
     assert events["subject_id"].is_sorted()
     shuffled = events.sample(fraction=1.0, shuffle=True, seed=11)
     assert shuffled["subject_id"].rle_id().max() > 10 * shuffled["subject_id"].n_unique()
-    assert_frame_equal(derive_adtte(events), derive_adtte(shuffled))
+    expected = derive_adtte(events)
+    assert_frame_equal(expected, derive_adtte(shuffled))
+    # and with the reader's numbering of the subjects handed in (runs; one code per subject)
+    from cart19.io.subjects import subject_codes
+
+    for frame in (events, shuffled):
+        assert_frame_equal(expected, derive_adtte(frame, Config(), subject_codes(frame["subject_id"])))

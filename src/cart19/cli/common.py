@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
     from cart19.config import Config
+    from cart19.io.subjects import Subjects
 
 
 # --------------------------------------------------------------------------- environment
@@ -190,6 +191,8 @@ class Inputs:
     cutoff: dt.date | None
     #: every warning, as printed on standard error
     warnings: list[str] = field(default_factory=list)
+    #: the reader's numbering of the subjects of ``events`` (None when the cutoff set records aside)
+    subjects: Subjects | None = None
 
 
 def load_inputs(
@@ -210,14 +213,14 @@ def load_inputs(
         warnings.append(f"{cut.set_aside} record(s) dated after the cutoff {cutoff} were set aside")
     if cut.end_dates_cleared:
         warnings.append(f"{cut.end_dates_cleared} AE end date(s) after the cutoff {cutoff} were treated as ongoing")
-    # the reader's subject codes, while the cutoff has kept every record
-    codes = result.subjects.codes if result.subjects is not None and not cut.set_aside else None
-    untreated = untreated_subject_count(cut.events, codes)
+    subjects = None if cut.set_aside else result.subjects  # (the reader's codes fit while every record is kept)
+    untreated = untreated_subject_count(cut.events, None if subjects is None else subjects.codes)
     if untreated:
         warnings.append(f"{untreated} subject(s) without an infusion are outside the treated set and in no endpoint")
     for warning in warnings:
         env.warn(warning)
-    return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff, warnings=warnings)
+    return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff, warnings=warnings,
+                  subjects=subjects)
 
 
 # --------------------------------------------------------------------------- output

@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
         from cart19.plot.km import draw_km, km_plot_data
 
         with env.progress("Drawing Kaplan-Meier curves"):
-            data = km_plot_data(derive_adtte(inputs.events, inputs.config), wanted, inputs.config)
+            data = km_plot_data(derive_adtte(inputs.events, inputs.config, inputs.subjects), wanted, inputs.config)
             for row in data.medians.filter(data.medians["N"] == 0).iter_rows(named=True):
                 env.warn(f"{row['PARAMCD']}: no subject has this parameter; no curve drawn")
             write_figure(draw_km(data), output)

@@ -68,6 +68,7 @@ import polars as pl
 
 from cart19.config import Config, EFSConfig, EFSParameter
 from cart19.engine.common import treated_subjects
+from cart19.io.subjects import Subjects
 
 #: The output columns, in the contract's order (cli.md, "Machine formats").
 ADTTE_SCHEMA: dict[str, pl.DataType] = {
@@ -843,19 +844,25 @@ def _alive_key_parts(key: pl.Expr, *, narrow: bool) -> tuple[pl.Expr, pl.Expr, p
     return date, rest >= unit // 2, (rest % (unit // 2) - offset).cast(pl.Int64)
 
 
-def _subject_runs(events: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+def _subject_runs(events: pl.DataFrame, subjects: Subjects | None = None) -> tuple[pl.Series, pl.Series]:
     """``(run, ids)``: per record the number of its run (records in a row with the same
     ``subject_id``; sorted by construction), and per run that ``subject_id``.
 
     A file lists its records subject by subject, so there are about as many runs as subjects:
     what must be done per subject over every record is done per run, with no hashing of the
-    text (a group-by on ``run`` takes each run as a slice), and the ids are cast once per run."""
+    text (a group-by on ``run`` takes each run as a slice), and the ids are cast once per run.
+    The reader's ``subjects`` (:mod:`cart19.io.subjects`), when given, serve as the runs: their
+    codes are the runs when the file is in subject order, and one code per subject otherwise."""
+    if subjects is not None:
+        return subjects.codes.alias("run"), subjects.ids
     column = events.get_column("subject_id")
     run = column.rle_id().set_sorted()
     return run, column.filter((run != run.shift(1)).fill_null(True))
 
 
-def _study(events: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+def _study(
+    events: pl.DataFrame, config: Config, subjects: Subjects | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """``(records, last_alive, ids)``: what every parameter reads, from one pass over ``events``.
 
     * ``records``: the records of treated subjects of the kinds the parameters read (EFS's,
@@ -880,7 +887,7 @@ def _study(events: pl.DataFrame, config: Config) -> tuple[pl.DataFrame, pl.DataF
     low, high, *ends = events.select(_LINE.min(), _LINE.max().alias("high"), *dates).row(0)
     far = max((abs((d - _EPOCH).days) for d in ends if d is not None), default=0)
     narrow = low is None or (low >= 0 and high < 2**32 and far < 2**30)
-    run, run_ids = _subject_runs(events)
+    run, run_ids = _subject_runs(events, subjects)
     by_run = events.lazy().with_columns(run.alias("run"))
     used = by_run.filter(_EVENT.is_in(kinds)).select("run", "line", "event", "date", "date_imputed", "result")
     key, row = pl.col("alive_key"), pl.col("alive_row")
@@ -935,9 +942,11 @@ def tte_parameters(events: pl.DataFrame, config: Config) -> list[Parameter]:
     return _parameters(events, config)[0]
 
 
-def _parameters(events: pl.DataFrame, config: Config) -> tuple[list[Parameter], pl.Series]:
+def _parameters(
+    events: pl.DataFrame, config: Config, subjects: Subjects | None = None
+) -> tuple[list[Parameter], pl.Series]:
     """:func:`tte_parameters`, and :func:`_study`'s ``ids`` (the text of the ``Enum`` codes)."""
-    records, last_alive, ids = _study(events, config)
+    records, last_alive, ids = _study(events, config, subjects)
     # EFS and DOR read only these kinds of record (OS also reads the deaths and its origin kind)
     kinds = {*_EFS_DOR_KINDS, config.efs.origin_event}
     used = records if config.os.origin_event in kinds else records.filter(pl.col("event").is_in(sorted(kinds)))
@@ -962,7 +971,9 @@ def _shared_censoring(parameter: Parameter) -> tuple[int, ...]:
     return (id(parameter.population), *(id(c) for c in parameter.censors))
 
 
-def derive_adtte(events: pl.DataFrame, config: Config | None = None) -> pl.DataFrame:
+def derive_adtte(
+    events: pl.DataFrame, config: Config | None = None, subjects: Subjects | None = None
+) -> pl.DataFrame:
     """The time-to-event dataset (ADaM ADTTE style): one row per treated subject and parameter.
 
     ``events`` is the canonical events frame (:mod:`cart19.schema`), already cut off by the
@@ -970,9 +981,12 @@ def derive_adtte(events: pl.DataFrame, config: Config | None = None) -> pl.DataF
     "Analysis value of a time-to-event: AVAL = ADT - STARTDT + 1 in days (AVALU = DAYS)";
     "CNSR = 0 for an event, 1 for a censored observation". Rows sort by ``USUBJID``, then
     ``PARAMCD`` in the configured order (OS, EFS, EFSS1, EFSS2, EFSS3, DOR by default).
+
+    ``subjects``: the reader's numbering of the subjects of ``events``, record by record
+    (:mod:`cart19.io.subjects`), when the caller has it; it only saves numbering them again.
     """
     config = config or Config()
-    parameters, ids = _parameters(events, config)
+    parameters, ids = _parameters(events, config, subjects)
     if not parameters:
         return pl.DataFrame(schema=ADTTE_SCHEMA)
     # EFS's parameters share their population and censoring sources, so their latest censoring

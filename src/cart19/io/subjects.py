@@ -29,12 +29,9 @@ def subject_codes(subject_id: pl.Series) -> Subjects:
     export), a subject is a run of equal identifiers: the codes count the runs in file order,
     flagged sorted (polars then groups by them without hashing), and only the first identifier
     of each run is looked at. Otherwise the runs' identifiers are coded through a Categorical."""
-    value = pl.col(subject_id.name)
-    # a run starts where the identifier changes, and at the first record (even a null one)
-    starts = pl.DataFrame([subject_id]).select((pl.int_range(pl.len()) == 0) | value.ne_missing(value.shift(1)))
-    starts = starts.to_series()
-    firsts = subject_id.filter(starts)
-    runs = (starts.cast(pl.UInt32).cum_sum() - 1).alias("_sid")
+    runs = subject_id.rle_id().alias("_sid")  # a run: records in a row with one identifier (or none)
+    starts = runs.ne_missing(runs.shift(1))
+    firsts = pl.select(pl.lit(subject_id).filter(pl.lit(starts))).to_series()  # (lazily: no copy of the column)
     # (a file in another order, by date say, has about as many runs as records: no need to look)
     together = 2 * firsts.len() <= max(subject_id.len(), 2)
     if together and firsts.null_count() == 0 and firsts.n_unique() == firsts.len():
