@@ -7,6 +7,7 @@ typer and the standard library at top level, so ``cart19 --help`` starts fast.
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import sys
 
@@ -80,4 +81,27 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
-        sys.exit(130)
+        _exit(130)
+    except SystemExit as exc:  # typer ends every run so, with the exit status
+        _exit(exc.code)
+    _exit(0)
+
+
+def _exit(code: object) -> None:
+    """End the process with ``code`` (``sys.exit``'s meaning) once the output is flushed,
+    without the interpreter's tear-down: freeing every module and the frames of a large
+    trial one by one took ~50 ms at 100k subjects, memory the system takes back at once.
+    Every file a command writes is complete (and renamed into place) before this."""
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): the message on standard error, status 1
+        print(code, file=sys.stderr)
+        status = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # e.g. the reader of a pipe went away: nothing more to say
+            pass
+    os._exit(status)
