@@ -71,21 +71,40 @@ def count_rows(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b"")) - 1
 
 
-def bench_size(subjects: int, repeat: int, seed: int) -> list[dict]:
-    path = ensure_data(subjects, seed)
-    rows = count_rows(path)
-    adtte = DATA / f"adtte-{subjects}-{seed}.csv"
-    read_code = f"import polars as pl; pl.read_csv({str(path)!r}, infer_schema=False)"
-    base_s, base_mb = best_of([PY, "-c", read_code], repeat)
-    results = [dict(subjects=subjects, rows=rows, command="polars read_csv (baseline)", seconds=base_s,
-                    ratio=1.0, peak_mib=base_mb)]  # fmt: skip
-    commands = [
+def bench_fixed(repeat: int) -> dict[str, float]:
+    """Each command's time on the bundled 15-patient example: its fixed cost (start-up, imports),
+    which the scaling figures take off (a command is linear when its time above this is)."""
+    example = ROOT / "examples" / "events.csv"
+    adtte = DATA / "adtte-example.csv"
+    fixed = {}
+    for name, argv, out in _commands(example, adtte):
+        fixed[name] = best_of(argv, max(repeat, 3), out)[0]
+    fixed["km (on derive's output)"] = best_of([*CART19, "km", str(adtte), "--format", "csv"], max(repeat, 3))[0]
+    fixed["polars read_csv (baseline)"] = best_of([PY, "-c", _read_code(example)], max(repeat, 3))[0]
+    return fixed
+
+
+def _read_code(path: Path) -> str:
+    return f"import polars as pl; pl.read_csv({str(path)!r}, infer_schema=False)"
+
+
+def _commands(path: Path, adtte: Path) -> list[tuple[str, list[str], Path | None]]:
+    return [
         ("validate", [*CART19, "validate", str(path), "--format", "json"], None),
         ("derive", [*CART19, "derive", str(path), "--format", "csv"], adtte),
         ("teae", [*CART19, "teae", str(path), "--format", "csv"], None),
         ("check-dlt", [*CART19, "check-dlt", str(path), "--format", "json"], None),
     ]
-    for name, argv, out in commands:
+
+
+def bench_size(subjects: int, repeat: int, seed: int) -> list[dict]:
+    path = ensure_data(subjects, seed)
+    rows = count_rows(path)
+    adtte = DATA / f"adtte-{subjects}-{seed}.csv"
+    base_s, base_mb = best_of([PY, "-c", _read_code(path)], repeat)
+    results = [dict(subjects=subjects, rows=rows, command="polars read_csv (baseline)", seconds=base_s,
+                    ratio=1.0, peak_mib=base_mb)]  # fmt: skip
+    for name, argv, out in _commands(path, adtte):
         seconds, peak = best_of(argv, repeat, out)
         results.append(dict(subjects=subjects, rows=rows, command=name, seconds=seconds,
                             ratio=seconds / base_s, peak_mib=peak))  # fmt: skip
@@ -109,6 +128,16 @@ def bench_startup(repeat: int) -> list[dict]:
     return rows
 
 
+def _commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()  # fmt: skip
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
+
+
 def machine() -> str:
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
@@ -121,12 +150,43 @@ def machine() -> str:
             f"{mem_kib / 1024 / 1024:.0f} GiB RAM, Python {platform.python_version()}, polars {polars.__version__}")  # fmt: skip
 
 
-def markdown(sizes: list[dict], startup: list[dict], repeat: int) -> str:
+#: The scale issue's goals: (command, subjects, most times the bare read).
+RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0))
+#: "1M subjects completes ... with peak memory under 8 GB"
+PEAK_GOAL_MIB = 8e9 / 2**20
+
+
+def goals(sizes: list[dict], startup: list[dict]) -> list[str]:
+    """The goals table: each goal, what this run measured, met or not."""
+    lines = ["| goal | measured | met? |", "|---|---|---|"]
+    for command, subjects, most in RATIO_GOALS:
+        hit = [r for r in sizes if r["command"] == command and r["subjects"] == subjects]
+        if hit:
+            ratio = hit[0]["ratio"]
+            lines.append(f"| `{command}`, {subjects:,} subjects, within {most:g}x the bare read | {ratio:.2f}x | "
+                         f"{'yes' if ratio <= most else 'no'} |")  # fmt: skip
+    big = [r for r in sizes if r["subjects"] >= 1_000_000]
+    if big:
+        peak = max(r["peak_mib"] for r in big)
+        lines.append(f"| 1M subjects: every command completes, peak under 8 GB ({PEAK_GOAL_MIB:.0f} MiB) | "
+                     f"highest peak {peak:.0f} MiB | {'yes' if peak < PEAK_GOAL_MIB else 'no'} |")  # fmt: skip
+    times = {r["command"]: r["seconds"] for r in startup}
+    if "cart19 --help" in times:
+        lines.append(f"| `cart19 --help` well under 0.5 s | {times['cart19 --help']:.3f} s | "
+                     f"{'yes' if times['cart19 --help'] < 0.25 else 'no'} |")  # fmt: skip
+    key = "cart19 derive examples/events.csv"
+    if key in times:
+        lines.append(f"| `{key}` under 1 s | {times[key]:.3f} s | {'yes' if times[key] < 1 else 'no'} |")
+    return lines
+
+
+def markdown(sizes: list[dict], startup: list[dict], repeat: int, fixed: dict[str, float] | None = None) -> str:
     lines = [
         "# Benchmark results",
         "",
         f"Machine: {machine()}.",
-        f"Run: `python benchmarks/run.py` on {time.strftime('%Y-%m-%d')}, best of {repeat} per cell, each command "
+        f"Run: `python {' '.join(sys.argv)}` on {time.strftime('%Y-%m-%d')} at commit {_commit()}, "
+        f"best of {repeat} per cell, each command "
         "in a fresh process (start-up included). Ratio = time / polars' bare `read_csv` of the same file "
         "in a fresh process. Peak = the process's maximum resident memory.",
         "",
@@ -139,15 +199,27 @@ def markdown(sizes: list[dict], startup: list[dict], repeat: int) -> str:
     by_command: dict[str, list[dict]] = {}
     for r in sizes:
         by_command.setdefault(r["command"], []).append(r)
-    lines += ["", "Scaling (time ratio between consecutive sizes; 10x subjects, ideally about 10x):", ""]
+    lines += ["", "Scaling: the time ratio between consecutive sizes (10x subjects; linear is about 10x), as "
+              "measured and, in brackets, of the time above the command's fixed cost (its time on the "
+              "15-patient example: start-up and imports, which do not grow with the file):", ""]  # fmt: skip
     for name, rows in by_command.items():
-        steps = [f"{b['seconds'] / a['seconds']:.1f}x" for a, b in zip(rows, rows[1:], strict=False)]
+        steps = []
+        for a, b in zip(rows, rows[1:], strict=False):
+            step = f"{b['seconds'] / a['seconds']:.1f}x"
+            base = (fixed or {}).get(name)
+            if base is not None and a["seconds"] > base:
+                step += f" ({(b['seconds'] - base) / (a['seconds'] - base):.1f}x)"
+            steps.append(f"{a['subjects']:,} -> {b['subjects']:,}: {step}")
         if steps:
-            lines.append(f"- {name}: {', '.join(steps)}")
+            lines.append(f"- {name}: {'; '.join(steps)}")
+    if fixed:
+        lines += ["", "Fixed cost (each command on `examples/events.csv`): "
+                  + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in fixed.items())]  # fmt: skip
     lines += ["", "Start-up (multiples of a bare `python -c pass`):", "", "| command | seconds | multiple |",
               "|---|---:|---:|"]  # fmt: skip
     for r in startup:
         lines.append(f"| `{r['command']}` | {r['seconds']:.3f} | {r['ratio']:.1f}x |")
+    lines += ["", "## Against the goals of the scale issue", "", *goals(sizes, startup)]
     return "\n".join(lines) + "\n"
 
 
@@ -159,12 +231,14 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="write the results table here")
     parser.add_argument("--clean", action="store_true", help="delete the generated data afterwards")
     args = parser.parse_args()
+    DATA.mkdir(parents=True, exist_ok=True)
+    fixed = bench_fixed(args.repeat)
     sizes = []
     for n in args.subjects:
         print(f"{n:,} subjects", file=sys.stderr, flush=True)
         sizes.extend(bench_size(n, args.repeat, args.seed))
     startup = bench_startup(max(args.repeat, 5))
-    text = markdown(sizes, startup, args.repeat)
+    text = markdown(sizes, startup, args.repeat, fixed)
     print(text)
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
