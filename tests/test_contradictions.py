@@ -148,6 +148,31 @@ def test_warnings_reach_the_cli_on_standard_error_and_do_not_change_the_exit_sta
     assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == result.stdout
 
 
+@pytest.mark.parametrize(
+    "command", [["derive"], ["teae"], ["check-dlt"], ["derive", "--cutoff", "2024-03-01"], ["teae", "--listing"]]
+)
+def test_every_command_that_reads_events_prints_them_once_in_the_readers_order(write_csv, command):
+    """The command line runs the contradiction checks beside the engine (cli.common.load_inputs)
+    and prints them when the engine is done: every command must, once, between the reader's
+    warnings and those of the cutoff and of untreated subjects, as if all were found at once."""
+    rows = BASE + [
+        {"subject_id": "S1", "event": "hsct", "date": "2024-01-24"},  # line 10: before the infusion
+        {"subject_id": "S2", "event": "enrolled", "date": "2024-01-02", "grade": "3"},  # 11: ignored grade; untreated
+        {"subject_id": "S1", "event": "contact", "date": "2024-06-01"},  # 12: after the cutoff of the last case
+    ]
+    result = run_cli(command[0], write_csv(rows), *command[1:], "--format", "csv")
+    assert result.exit_code == 0
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    ignored = [i for i, w in enumerate(warnings) if "grade is for ae rows only" in w]
+    timeline = [i for i, w in enumerate(warnings) if "hsct dated before the infusion" in w]
+    untreated = [i for i, w in enumerate(warnings) if "without an infusion" in w]
+    assert len(ignored) == len(timeline) == len(untreated) == 1, warnings
+    assert ignored[0] < timeline[0] < untreated[0]
+    if "--cutoff" in command:
+        cutoff = [i for i, w in enumerate(warnings) if "dated after the cutoff" in w]
+        assert len(cutoff) == 1 and timeline[0] < cutoff[0] < untreated[0]
+
+
 def test_validate_json_lists_them_as_warnings(write_csv):
     import json
 
