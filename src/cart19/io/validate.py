@@ -484,7 +484,6 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
     for the warnings). :func:`scan_coded` takes it from there.
     """
     tables = {name: _value_table(values, name) for name in _TEXT_COLUMNS}
-    assert not RESULTS_BY_KIND or _vocabularies_disjoint(), "result vocabularies must not share a spelling"
     empty = values.len()  # where a row with an empty cell looks
 
     def lookup(name: str, column: str) -> pl.Expr:
@@ -521,14 +520,14 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
         for position, (column, _, _) in enumerate(_ignored_rules())
     ).cast(pl.UInt8)
     blank = pl.col("_no_subject") & ~pl.any_horizontal(has[c] for c in _TEXT_COLUMNS)
-    if _ignored_rule_columns() != [*AE_ONLY_COLUMNS, "result"]:
-        raise AssertionError("coded_rows' ignored bits follow _ignored_rules")
 
     # the subject's code; "no subject" is a property of the identifier's text
     id_index = pl.lit(subjects.codes)
     no_subject_ids = pl.DataFrame({"subject_id": subjects.ids}).select(_NO_SUBJECT).to_series()
     if no_subject_ids.any():
-        no_subject = pl.lit(pl.concat([no_subject_ids, pl.Series([True])])).gather(id_index.fill_null(subjects.count))
+        no_subject = pl.lit(pl.concat([no_subject_ids, pl.Series([True])]).rechunk()).gather(
+            id_index.fill_null(subjects.count)
+        )
     else:
         no_subject = id_index.is_null()
     ae_only = {
@@ -575,13 +574,14 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
     )
 
 
-def _vocabularies_disjoint() -> bool:
-    spellings = [s.lower() for allowed in RESULTS_BY_KIND.values() for s in allowed]
-    return len(spellings) == len(set(spellings))
-
-
-def _ignored_rule_columns() -> list[str]:
-    return [column for column, _, _ in _ignored_rules()]
+# What the packing above takes from the format (model.py), checked once: a result's text is in
+# at most one kind's vocabulary (one ``_spelling`` per text), and the values the format ignores
+# are the AE-only columns on other rows and a result where the kind takes none (``ignored``).
+_SPELLINGS = [s.lower() for allowed in RESULTS_BY_KIND.values() for s in allowed]
+if len(_SPELLINGS) != len(set(_SPELLINGS)):
+    raise ImportError("cart19.io.validate: the result vocabularies of two kinds share a spelling")
+if [column for column, _, _ in _ignored_rules()] != [*AE_ONLY_COLUMNS, "result"]:
+    raise ImportError("cart19.io.validate: coded_rows' ignored bits no longer follow _ignored_rules")
 
 
 def scan_coded(frame: pl.DataFrame, subjects: Subjects) -> Scanned:
