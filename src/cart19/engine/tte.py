@@ -934,7 +934,15 @@ def _study(
         )
     )
     last_alive = treated.join(named, on="subject_id", how="left")
-    return records, last_alive, ids
+    return _flag_sorted(records), _flag_sorted(last_alive), ids
+
+
+def _flag_sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its ``subject_id`` flagged sorted when it is (the ``Enum`` codes follow the
+    sorted ids, so a file sorted by subject gives sorted records): polars then joins these frames
+    by merging instead of hashing (``derive_adtte`` at 100k subjects ~0.46 -> ~0.38 s)."""
+    column = frame.get_column("subject_id")
+    return frame.with_columns(column.set_sorted()) if column.to_physical().is_sorted() else frame
 
 
 def tte_parameters(events: pl.DataFrame, config: Config) -> list[Parameter]:
