@@ -25,15 +25,15 @@ def summarise(events: Any, subject_codes: Any = None) -> dict[str, Any]:
     ``subject_codes`` (the reader's integer codes of ``subject_id``) only make it faster."""
     import polars as pl
 
+    from cart19.engine.common import subject_counts
     from cart19.model import EVENT_KINDS
 
-    is_infusion = pl.col("event") == "infusion"
-    subject = pl.col("subject_id") if subject_codes is None else pl.lit(subject_codes)
+    every, infused = subject_counts(subject_codes)
     # one parallel pass: the counts by kind, the subjects, the date range and the imputed dates
     row = events.lazy().select(
         *[(pl.col("event") == kind).sum().alias(kind) for kind in EVENT_KINDS],
-        subject.n_unique().alias("_subjects"),
-        subject.filter(is_infusion).n_unique().alias("_infused"),
+        every.alias("_subjects"),
+        infused.alias("_infused"),
         pl.col("date").min().alias("_first"),
         pl.col("date").max().alias("_last"),
         pl.col("date_imputed").sum().alias("_imputed"),

@@ -57,15 +57,19 @@ def treated_subjects(events: pl.DataFrame) -> pl.DataFrame:
     return first_event(events, "infusion", name="infusion").sort("subject_id")
 
 
-def untreated_subject_count(events: pl.DataFrame, subject_codes: pl.Series | None = None) -> int:
-    """Subjects with records but no infusion (counted in a warning). ``subject_codes``: an
-    integer per record, equal for equal ``subject_id`` (the reader's), only makes it faster."""
+def subject_counts(subject_codes: pl.Series | None = None) -> tuple[pl.Expr, pl.Expr]:
+    """Expressions for the number of subjects with records and of those infused (the treated).
+    ``subject_codes``: an integer per record, equal for equal ``subject_id`` (the reader's
+    numbering, :mod:`cart19.io.subjects`), only makes them faster."""
     subject = pl.col("subject_id") if subject_codes is None else pl.lit(subject_codes)
+    return subject.n_unique(), subject.filter(pl.col("event") == "infusion").n_unique()
+
+
+def untreated_subject_count(events: pl.DataFrame, subject_codes: pl.Series | None = None) -> int:
+    """Subjects with records but no infusion (counted in a warning)."""
+    every, treated = subject_counts(subject_codes)
     # the treated subjects are among all subjects: the difference of the two counts
-    counts = events.lazy().select(
-        subject.n_unique().alias("all"),
-        subject.filter(pl.col("event") == "infusion").n_unique().alias("treated"),
-    ).collect().row(0)
+    counts = events.lazy().select(every.alias("all"), treated.alias("treated")).collect().row(0)
     return counts[0] - counts[1]
 
 
