@@ -48,8 +48,8 @@ see and change it):
   record's date was imputed.
 
 How it is computed (the rules above do not depend on it): the events frame is read in one pass
-(:func:`_study`): a filter to the kinds of record the parameters read, and per run of a
-subject's records the least of a key that names its last known alive record; no join or hash
+(:func:`_study`): a filter to the kinds of record the parameters read, and per subject code
+(:mod:`cart19.io.subjects`) the least of a key that names its last known alive record; no join or hash
 of the text touches the bulk of the records. Per-subject "first" and "latest" records are
 group minima of keys that pack a sort order into one integer (no sorting), subjects are an
 ``Enum`` (joins and group-bys on integers), and the frames are polars lazy queries, collected
@@ -68,7 +68,7 @@ import polars as pl
 
 from cart19.config import Config, EFSConfig, EFSParameter
 from cart19.engine.common import treated_subjects
-from cart19.io.subjects import Subjects
+from cart19.io.subjects import Subjects, subject_codes
 
 #: The output columns, in the contract's order (cli.md, "Machine formats").
 ADTTE_SCHEMA: dict[str, pl.DataType] = {
@@ -845,19 +845,16 @@ def _alive_key_parts(key: pl.Expr, *, narrow: bool) -> tuple[pl.Expr, pl.Expr, p
 
 
 def _subject_runs(events: pl.DataFrame, subjects: Subjects | None = None) -> tuple[pl.Series, pl.Series]:
-    """``(run, ids)``: per record the number of its run (records in a row with the same
-    ``subject_id``; sorted by construction), and per run that ``subject_id``.
+    """``(run, ids)``: per record its subject's code, and per code that ``subject_id``: the
+    reader's numbering (:mod:`cart19.io.subjects`) when given, else the same numbering made here.
 
-    A file lists its records subject by subject, so there are about as many runs as subjects:
-    what must be done per subject over every record is done per run, with no hashing of the
-    text (a group-by on ``run`` takes each run as a slice), and the ids are cast once per run.
-    The reader's ``subjects`` (:mod:`cart19.io.subjects`), when given, serve as the runs: their
-    codes are the runs when the file is in subject order, and one code per subject otherwise."""
-    if subjects is not None:
-        return subjects.codes.alias("run"), subjects.ids
-    column = events.get_column("subject_id")
-    run = column.rle_id().set_sorted()
-    return run, column.filter((run != run.shift(1)).fill_null(True))
+    A file lists its records subject by subject, so a subject's code counts the runs of records
+    in a row with the same ``subject_id``: what must be done per subject over every record is done
+    per code, with no hashing of the text (a group-by on the sorted codes takes each as a slice),
+    and the ids are cast once per code."""
+    if subjects is None:
+        subjects = subject_codes(events.get_column("subject_id"))
+    return subjects.codes.alias("run"), subjects.ids
 
 
 def _study(
@@ -875,9 +872,9 @@ def _study(
       ``end_date``), and that record's ``alive_line``, ``alive_kind`` and ``alive_imputed``.
     * ``ids``: the treated subjects' ``subject_id`` (text); ``ids[i]`` is ``Enum`` code i's.
 
-    Every record is read by one filter (to the kinds above) and one minimum per run of a
-    subject's records (:func:`_subject_runs`; of a key that names the last known alive record);
-    the ids are cast to the ``Enum`` once, per run (each cast to an ``Enum`` of many subjects
+    Every record is read by one filter (to the kinds above) and one minimum per subject code
+    (:func:`_subject_runs`; of a key that names the last known alive record);
+    the ids are cast to the ``Enum`` once, per code (each cast to an ``Enum`` of many subjects
     costs a pass over its categories), the records named by the keys are taken by position,
     and the infusion is attached to the records by position (``Enum`` code), not by a join.
     """
@@ -901,7 +898,7 @@ def _study(
 
     infused = used.filter(_EVENT == "infusion").get_column("run").unique()
     ids = run_ids.gather(infused).sort().unique(maintain_order=True)  # treated subjects; Enum code i: ids[i]
-    codes = run_ids.cast(pl.Enum(ids), strict=False)  # per run; untreated -> null
+    codes = run_ids.cast(pl.Enum(ids), strict=False)  # per code; untreated -> null
     used = used.select(
         "line", codes.gather(used.get_column("run")).alias("subject_id"), "event", "date", "date_imputed", "result"
     ).drop_nulls("subject_id")
@@ -909,13 +906,8 @@ def _study(
     code = used.get_column("subject_id").to_physical()
     records = used.with_columns(treated.get_column(c).gather(code) for c in ("infusion_date", "infusion_line"))
 
-    # per run, then per subject (a subject whose records are not all in one run has several)
-    latest = (
-        latest.select(codes.gather(latest.get_column("run")).alias("subject_id"), key, row)
-        .drop_nulls("subject_id")
-        .group_by("subject_id")
-        .agg(key.min(), row.get(key.arg_min()))
-    )
+    # (one code per subject: its least key is the subject's; the untreated have no Enum code)
+    latest = latest.select(codes.gather(latest.get_column("run")).alias("subject_id"), key, row).drop_nulls("subject_id")
     rows = latest.get_column("alive_row")
     alive_date, alive_is_end, alive_line = _alive_key_parts(key, narrow=narrow)
     named = (
