@@ -549,7 +549,7 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
     ]  # fmt: skip
     grade = ((pl.col("_grade_bits") & (7 << _GRADE_SHIFT)) // (1 << _GRADE_SHIFT)).cast(pl.Int8)
     canonical = [
-        pl.col("line").cast(pl.Int64),
+        pl.col("line"),
         pl.col("subject_id"),
         kind,
         pl.col("date"),
