@@ -360,7 +360,8 @@ def to_toml(config: Config) -> str:
     import tomli_w
 
     header = (
-        "# cart19 configuration: the defaults of shared/spec/endpoints.md.\n"
+        "# cart19 configuration: the defaults of the trial's analysis plan. Every key and the rule it\n"
+        "# changes is explained in docs/endpoints.md (and the other pages of docs/) in the cart19 source.\n"
         "# Save, edit and pass with --config FILE. Any part may be left out: it keeps its default.\n\n"
     )
     return header + tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))

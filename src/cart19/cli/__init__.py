@@ -20,7 +20,9 @@ app = typer.Typer(
     help=(
         "Derive the endpoints of a donor-derived CD19 CAR-T trial in R/R B-ALL from one file of "
         "patient event timelines: DLT, TEAE incidence, OS, EFS (primary + 3 sensitivity "
-        "analyses) and DOR as an ADaM ADTTE dataset.\n\n"
+        "analyses) and DOR as an ADaM ADTTE dataset. The rules, and the configuration keys that "
+        "change them, are explained in docs/endpoints.md and the other pages of docs/ in the cart19 "
+        "source.\n\n"
         "Example:  cart19 derive examples/events.csv -o adtte.csv"
     ),
     no_args_is_help=True,
