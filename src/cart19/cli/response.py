@@ -49,6 +49,8 @@ formats (piped, --format or -o): population,PARAMCD,n,N,rate,percent,ci_low,ci_h
 infused subject; ADY = ADT - infusion date).
 
 Examples:
+
+\b
   cart19 response examples/events.csv
   cart19 response examples/events.csv -o rates.csv
   cart19 response examples/events.csv --listing --format csv > adrs.csv
