@@ -198,27 +198,38 @@ def response_rates(
         bor = best_overall_response(events, config)
     flags = [_responds(rate, config).alias(f"_r{i}") for i, rate in enumerate(cfg.rates)]
     infused = _with_group(bor.select("subject_id", *flags), groups)
-    enrolled = _with_group(events.select(pl.col("subject_id").unique()), groups).join(
-        infused.drop("group"), on="subject_id", how="left"
-    )
+    if groups is None:
+        # the never infused are in no numerator: the enrolled set adds only to the denominator
+        enrolled, total = infused, events.select(pl.col("subject_id").n_unique()).item()
+    else:
+        enrolled = _with_group(events.select(pl.col("subject_id").unique()), groups).join(
+            infused.drop("group"), on="subject_id", how="left"
+        )
+        total = None
 
-    def counts(subjects: pl.DataFrame, population: str) -> pl.DataFrame:
-        """``group, N, _rate, n, population``: per group the subjects and each rate's numerator."""
+    def counts(subjects: pl.DataFrame, population: str, total: int | None = None) -> pl.DataFrame:
+        """``group, N, _rate, n, population``: per group (without groups: over all, one row
+        even for no subjects) the number of subjects (or ``total``) and each rate's numerator."""
         numerators = [pl.col(f"_r{i}").fill_null(False).sum().cast(pl.Int64).alias(f"_r{i}") for i in range(len(flags))]
-        per_group = subjects.group_by("group").agg(pl.len().cast(pl.Int64).alias("N"), *numerators)
+        size = (pl.len() if total is None else pl.lit(total)).cast(pl.Int64).alias("N")
+        if groups is None:
+            per_group = subjects.select(pl.lit(None, pl.String).alias("group"), size, *numerators)
+        else:
+            per_group = subjects.group_by("group").agg(size, *numerators)
         return per_group.unpivot(index=["group", "N"], variable_name="_rate", value_name="n").with_columns(
             pl.lit(population).alias("population")
         )
 
     # every (group, population, rate), so that a group without infused subjects shows N = 0
-    group_names = enrolled.select("group").unique() if groups is not None else pl.DataFrame({"group": [None]}, schema={"group": pl.String})
+    no_group = pl.DataFrame({"group": [None]}, schema={"group": pl.String})
+    group_names = no_group if groups is None else enrolled.select("group").unique()
     populations = pl.DataFrame({"population": list(POPULATIONS), "_population": list(range(len(POPULATIONS)))})
     rate_order = pl.DataFrame({"_rate": [f"_r{i}" for i in range(len(cfg.rates))],
                                "PARAMCD": [r.paramcd for r in cfg.rates], "_order": list(range(len(cfg.rates)))},
                               schema={"_rate": pl.String, "PARAMCD": pl.String, "_order": pl.Int64})  # fmt: skip
-    found = pl.concat([counts(infused, "infused"), counts(enrolled, "enrolled")]) if flags else None
     frame = group_names.join(populations, how="cross").join(rate_order, how="cross")
-    if found is not None:
+    if flags:
+        found = pl.concat([counts(infused, "infused"), counts(enrolled, "enrolled", total)])
         frame = frame.join(found, on=["group", "population", "_rate"], how="left", nulls_equal=True)
     else:
         frame = frame.with_columns(pl.lit(0, pl.Int64).alias("N"), pl.lit(0, pl.Int64).alias("n"))
@@ -230,7 +241,7 @@ def response_rates(
         )
         .sort("group", "_population", "_order")
     )
-    limits = [proportion_interval(n, total, cfg) for n, total in frame.select("n", "N").iter_rows()]
+    limits = [proportion_interval(k, n, cfg) for k, n in frame.select("n", "N").iter_rows()]
     frame = frame.with_columns(
         pl.Series("ci_low", [low for low, _ in limits], dtype=pl.Float64),
         pl.Series("ci_high", [high for _, high in limits], dtype=pl.Float64),
