@@ -162,3 +162,37 @@ def test_the_example_trials_hand_worked_listing():
     ]  # fmt: skip
     row = listing.filter(pl.col("USUBJID") == "CART19-004", pl.col("PARAMCD") == "BOR").row(0, named=True)
     assert (row["ADT"], row["ADY"], row["SRCSEQ"]) == ("2023-09-25", "90", "71")
+
+
+def test_mrd_is_read_in_any_case_by_the_coded_and_the_eager_reader(write_csv):
+    from cart19.io.read import read_events
+
+    path = write_csv(ROWS)
+    coded = read_events(path).events
+    eager = read_events("-", stdin=io.BytesIO(path.read_bytes())).events
+    assert coded.equals(eager)
+    assert coded["mrd"].to_list() == [None, "negative", "positive", None, None, "negative", None]
+
+
+def test_both_readers_and_the_event_model_reject_the_same_mrd_cells(write_csv):
+    from cart19.errors import InputError
+    from cart19.events import Event, RowProblem
+    from cart19.io.read import read_events
+
+    rows = [
+        ROWS[0],
+        {"subject_id": "A", "event": "assessment", "date": "2024-01-29", "result": "CR", "mrd": "neg"},  # line 3
+        {"subject_id": "A", "event": "relapse", "date": "2024-03-01", "result": "hematologic", "mrd": "positive"},  # 4
+    ]
+    path = write_csv(rows)
+    with pytest.raises(InputError) as coded:
+        read_events(path)
+    with pytest.raises(InputError) as eager:
+        read_events("-", stdin=io.BytesIO(path.read_bytes()))
+    assert coded.value.errors == eager.value.errors
+    assert [(i.line, i.column, i.value) for i in coded.value.errors] == [(3, "mrd", "neg"), (4, "mrd", "positive")]
+    for row in rows[1:]:
+        with pytest.raises(RowProblem) as caught:
+            Event.from_row(row)
+        assert [c for c, _, _ in caught.value.problems] == ["mrd"]
+    assert Event.from_row({**rows[1], "mrd": " NEGATIVE "}).mrd == "negative"
