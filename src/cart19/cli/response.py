@@ -64,18 +64,13 @@ ListingOpt = Annotated[
 _LABELS = {"infused": "Infused", "enrolled": "Enrolled"}
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
 def _ci(low: float | None, high: float | None) -> str:
     return "—" if low is None or high is None else f"{100 * low:.1f}–{100 * high:.1f}"
 
 
 def rates_table(rates: pl.DataFrame, config: Config) -> Table:
     """One row per rate; per population ``n/N (%)`` and the CI in percent."""
+    from rich.markup import escape
     from rich.table import Table
 
     cfg = config.response
@@ -92,7 +87,7 @@ def rates_table(rates: pl.DataFrame, config: Config) -> Table:
         table.add_column(f"{level} CI, %", justify="right")
     params = {r.paramcd: r.param for r in cfg.rates}
     for code in rates.get_column("PARAMCD").unique(maintain_order=True).to_list():
-        cells = [_escape(code), _escape(params.get(code, ""))]
+        cells = [escape(code), escape(params.get(code, ""))]
         for population in populations:
             row = rates.filter((rates["PARAMCD"] == code) & (rates["population"] == population)).row(0, named=True)
             percent = "—" if row["percent"] is None else f"{row['percent']:.1f}%"
@@ -131,6 +126,7 @@ def times_table(times: pl.DataFrame) -> Table:
 
 
 def listing_table(listing: pl.DataFrame) -> Table:
+    from rich.markup import escape
     from rich.table import Table
 
     subjects = listing.get_column("USUBJID").n_unique()
@@ -139,7 +135,7 @@ def listing_table(listing: pl.DataFrame) -> Table:
     for name in listing.columns:
         table.add_column(name, justify="right" if name in ("ADY", "SRCSEQ") else "left")
     for row in listing.iter_rows():
-        table.add_row(*("" if v is None else _escape(str(v)) for v in row))
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))
     return table
 
 
