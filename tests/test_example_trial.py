@@ -74,7 +74,8 @@ def test_readme_table_is_complete_and_consistent() -> None:
 
 def test_example_file_tells_every_kind_of_story() -> None:
     raw = pl.read_csv(EVENTS, infer_schema=False)
-    assert raw.columns == ["subject_id", "event", "date", "end_date", "grade", "term", "soc", "serious", "related", "result"]
+    assert raw.columns == ["subject_id", "event", "date", "end_date", "grade", "term", "soc", "serious", "related", "result",
+                           "mrd"]
     assert raw["subject_id"].n_unique() == 15
     assert set(raw["event"]) == set(EVENT_KINDS)
     results = raw.group_by("event").agg(pl.col("result").drop_nulls().unique())

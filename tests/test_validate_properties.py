@@ -60,7 +60,8 @@ def subject_rows(draw: st.DrawFn, sid: str) -> list[dict[str, str]]:
     day = 0
     for _ in range(draw(st.integers(0, 4))):
         day += draw(st.integers(14, 120))
-        add("assessment", day, result=draw(st.sampled_from(ASSESSMENT_RESULTS)))
+        add("assessment", day, result=draw(st.sampled_from(ASSESSMENT_RESULTS)),
+            mrd=draw(st.sampled_from(("", "negative", "positive", "Negative", "POSITIVE"))))
     last = d0 + dt.timedelta(days=max(day, 0))
     for _ in range(draw(st.integers(0, 6))):
         onset = draw(st.integers(-5, 400))
@@ -151,6 +152,7 @@ BAD_VALUES: dict[str, tuple[str, ...]] = {
     "related": ("yes", "0", "x", "N/A"),
     "term": ("", " "),
     "result": ("maybe", "CR?", "progression", "complete response", "", "C R"),
+    "mrd": ("neg", "MRD-", "<0.01%", "yes", "negative?"),
 }
 
 
@@ -160,6 +162,8 @@ def _can_corrupt(kind: str, column: str, value: str | None) -> bool:
         return kind == "ae"
     if column == "result":
         return kind in RESULTS_BY_KIND
+    if column == "mrd":  # a bad value on an assessment; any value on another kind
+        return True
     if column == "date" and value == "2024-05":  # a partial date where none is allowed
         return kind not in ("ae", "death")
     if column == "date" and value in ("1899-12-31", "9999-12-31"):
@@ -293,6 +297,7 @@ ROWS = st.lists(
             "serious": _cell(st.sampled_from(("Y", "N", "y", "n", "yes", "0"))),
             "related": _cell(st.sampled_from(("Y", "N", "y", "n", "no", "1"))),
             "result": _cell(_variants(ASSESSMENT_RESULTS + RELAPSE_SITES + DEATH_CAUSES)),
+            "mrd": _cell(_variants(("negative", "positive", "neg"))),
         }
     ),
     min_size=1,
@@ -345,7 +350,7 @@ def test_event_model_and_vectorised_checks_flag_the_same_cells(rows):
         assert got["event"] == event.event
         assert got["date"] == event.date  # one record per subject: imputation gives the 1st
         assert got["date_imputed"] == (event.date_precision == "month")
-        for name in ("end_date", "grade", "term", "soc", "serious", "related", "result"):
+        for name in ("end_date", "grade", "term", "soc", "serious", "related", "result", "mrd"):
             assert got[name] == getattr(event, name), name
 
 

@@ -297,6 +297,65 @@ class KMConfig(_Section):
     confidence_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
 
 
+class ResponseRate(_Section):
+    """One response rate: the subjects whose best overall response is in ``bor_in`` (a named
+    response set, or a list of results) and, with ``mrd_negative``, who had an MRD-negative
+    remission in the response window."""
+
+    paramcd: str = Field(min_length=1)
+    param: str
+    bor_in: ResponseSetName | tuple[str, ...]
+    mrd_negative: bool = False
+
+    @field_validator("bor_in")
+    @classmethod
+    def _known_results(cls, value: ResponseSetName | tuple[str, ...]) -> ResponseSetName | tuple[str, ...]:
+        return value if isinstance(value, str) else _check_results(value)
+
+
+def _default_rates() -> tuple[ResponseRate, ...]:
+    return (
+        ResponseRate(paramcd="CR", param="Complete remission (CR)", bor_in=("CR",)),
+        ResponseRate(paramcd="CRCRH", param="CR or CR with partial haematologic recovery (CR/CRh)",
+                     bor_in=("CR", "CRh")),
+        ResponseRate(paramcd="REMISSION", param="Overall remission (CR/CRh/CRi)", bor_in="remission"),
+        ResponseRate(paramcd="ORR", param="Overall response (CR/CRh/CRi/MLFS/PR)", bor_in="response"),
+        ResponseRate(paramcd="MRDNEG", param="MRD-negative remission", bor_in="remission", mrd_negative=True),
+    )  # fmt: skip
+
+
+class ResponseConfig(_Section):
+    """Best overall response and response rates (efficacy.md, "Best overall response")."""
+
+    #: Assessments on study day 1 to this day (inclusive) make up the response window.
+    window_days: Days = 90
+    #: Best first: the best overall response is the first of these a subject reached.
+    bor_order: tuple[str, ...] = ASSESSMENT_RESULTS
+    #: The results that make a remission (MRD-negative remission, time to first remission).
+    remission_set: ResponseSetName = "remission"
+    #: The results that make a response (responders, time to first response).
+    response_set: ResponseSetName = "response"
+    rates: tuple[ResponseRate, ...] = Field(default_factory=_default_rates)
+    confidence_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    #: ``clopper-pearson`` (exact; the default) or ``wilson`` (score interval).
+    interval: Literal["clopper-pearson", "wilson"] = "clopper-pearson"
+
+    @field_validator("bor_order")
+    @classmethod
+    def _every_result_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if sorted(value) != sorted(ASSESSMENT_RESULTS):
+            raise ValueError(f"bor_order must list every assessment result once: {list(ASSESSMENT_RESULTS)}")
+        return value
+
+    @field_validator("rates")
+    @classmethod
+    def _unique_paramcd(cls, value: tuple[ResponseRate, ...]) -> tuple[ResponseRate, ...]:
+        codes = [r.paramcd for r in value]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"response rate codes must be unique, got {codes}")
+        return value
+
+
 class Config(_Section):
     """The whole configuration. Every field has the spec's default."""
 
@@ -308,6 +367,7 @@ class Config(_Section):
     dlt: DLTConfig = DLTConfig()
     stopping_rule: StoppingRule = StoppingRule()
     km: KMConfig = KMConfig()
+    response: ResponseConfig = ResponseConfig()
 
 
 def _describe(error: dict) -> str:

@@ -23,10 +23,13 @@ from cart19.model import (
     FULL_DATE_PATTERN,
     GRADE_PATTERN,
     MONTH_DATE_PATTERN,
+    MRD_KIND,
+    MRD_VALUES,
     PARTIAL_DATE_KINDS,
     RESULTS_BY_KIND,
     YEAR_DATE_PATTERN,
     YES_NO,
+    canonical_mrd,
     canonical_result,
     clean_cell,
 )
@@ -78,6 +81,8 @@ class Event(BaseModel):
     serious: bool | None = None
     related: bool | None = None
     result: str | None = None
+    #: ``assessment`` only: measurable residual disease; None = not done
+    mrd: Literal["negative", "positive"] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Event:
@@ -95,7 +100,7 @@ class Event(BaseModel):
         if problems:
             raise RowProblem(problems)
         cells = {k: _clean(row.get(k)) for k in ("event", "date", "end_date", "grade", "term", "soc",
-                                                  "serious", "related", "result")}  # fmt: skip
+                                                  "serious", "related", "result", "mrd")}  # fmt: skip
         kind = cells["event"].lower()  # type: ignore[union-attr]
         form, low = _date_bounds(cells["date"])  # type: ignore[arg-type]
         is_ae = kind == "ae"
@@ -112,12 +117,14 @@ class Event(BaseModel):
             serious=yes_no[cells["serious"].upper()] if is_ae and cells["serious"] else None,  # type: ignore[union-attr]
             related=yes_no[cells["related"].upper()] if is_ae and cells["related"] else None,  # type: ignore[union-attr]
             result=canonical_result(kind, cells["result"]) if cells["result"] and kind in RESULTS_BY_KIND else None,
+            mrd=canonical_mrd(cells["mrd"]) if cells["mrd"] and kind == MRD_KIND else None,  # type: ignore[arg-type]
         )
 
 
 def record_problems(row: Mapping[str, object]) -> list[tuple[str, str | None, str]]:
     """Every record-level problem of a row of text cells: (column, value, message)."""
-    cell = {k: _clean(row.get(k)) for k in ("event", "date", "end_date", "grade", "term", "serious", "related", "result")}
+    cell = {k: _clean(row.get(k)) for k in ("event", "date", "end_date", "grade", "term", "serious", "related", "result",
+                                            "mrd")}  # fmt: skip
     problems: list[tuple[str, str | None, str]] = []
     if _clean(row.get("subject_id")) is None:
         problems.append(("subject_id", None, "subject_id is missing"))
@@ -163,6 +170,11 @@ def record_problems(row: Mapping[str, object]) -> list[tuple[str, str | None, st
             problems.append(("result", None, "result is missing"))
         elif canonical_result(kind, cell["result"]) is None:
             problems.append(("result", cell["result"], "not a result for this event"))
+    if cell["mrd"] is not None and kind in EVENT_KINDS:
+        if kind != MRD_KIND:
+            problems.append(("mrd", cell["mrd"], f"mrd is for {MRD_KIND} rows only"))
+        elif canonical_mrd(cell["mrd"]) is None:
+            problems.append(("mrd", cell["mrd"], f"mrd must be one of {list(MRD_VALUES)}"))
     return problems
 
 
@@ -191,4 +203,6 @@ def _record_problems_of_model(event: Event) -> list[tuple[str, str | None, str]]
         problems.append(("result", event.result, f"result must be one of {list(allowed)}"))
     if allowed is None and event.result is not None:
         problems.append(("result", event.result, "this event takes no result"))
+    if event.mrd is not None and event.event != MRD_KIND:
+        problems.append(("mrd", event.mrd, f"mrd is for {MRD_KIND} rows only"))
     return problems

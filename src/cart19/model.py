@@ -21,6 +21,7 @@ COLUMNS: tuple[str, ...] = (
     "serious",
     "related",
     "result",
+    "mrd",
 )
 
 #: Columns every file must have.
@@ -60,6 +61,12 @@ ONCE_PER_SUBJECT: tuple[str, ...] = ("infusion", "death")
 #: Columns that belong to ``ae`` rows only.
 AE_ONLY_COLUMNS: tuple[str, ...] = ("end_date", "grade", "term", "soc", "serious", "related")
 
+#: ``mrd``: measurable residual disease of an ``assessment`` (empty = not done); read
+#: case-insensitively, like ``result``, and kept in these spellings.
+MRD_VALUES: tuple[str, ...] = ("negative", "positive")
+#: The one event kind that takes an ``mrd``; on any other kind it is an error.
+MRD_KIND = "assessment"
+
 #: The earliest date the format accepts.
 EARLIEST_YEAR = 1900
 
@@ -95,3 +102,9 @@ def canonical_result(kind: str, value: str) -> str | None:
         if allowed.lower() == folded:
             return allowed
     return None
+
+
+def canonical_mrd(value: str) -> str | None:
+    """The canonical spelling of an ``mrd`` value (case-insensitive, as :func:`canonical_result`), or None."""
+    folded = value.lower()
+    return folded if folded in MRD_VALUES else None

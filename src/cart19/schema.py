@@ -20,6 +20,7 @@ column                  dtype      meaning
 ``serious``             Boolean    ``ae`` only: null = unknown
 ``related``             Boolean    ``ae`` only: null = unknown
 ``result``              String     canonical spelling (``CRh``, ``hematologic``, ``disease`` ...)
+``mrd``                 String     ``assessment`` only: ``negative`` / ``positive``; null = not done
 ======================  =========  ==========================================================
 """
 
@@ -44,6 +45,7 @@ EVENTS_SCHEMA: dict[str, pl.DataType] = {
     "serious": pl.Boolean(),
     "related": pl.Boolean(),
     "result": pl.String(),
+    "mrd": pl.String(),
 }
 
 

@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "validate",
     "derive",
     "km",
+    "response",
     "teae",
     "check_dlt",
     "simulate",

@@ -8,7 +8,8 @@ next-line therapy for the refractory and the relapsed, deaths of each cause, wit
 contacts up to two years, and the adverse events of CAR-T therapy (cytokine release syndrome,
 ICANS, cytopenias, infections, hypogammaglobulinaemia, acute GVHD since the product is
 donor-derived, ...) with MedDRA system organ classes, grades, durations and serious / related
-flags. A few AE onsets carry a partial date (``YYYY-MM``).
+flags. A few AE onsets carry a partial date (``YYYY-MM``); assessments in remission carry an
+MRD result (mostly negative).
 
 Every row is valid by construction (one infusion and at most one death per subject, nothing
 dated after the death, ``end_date >= date``, grades 1-5, results from the vocabulary, dates
@@ -550,4 +551,23 @@ def _frame(a: dict[str, np.ndarray], offset: int, n: int, width: int) -> pl.Data
         text(("N", "Y"), code("serious")).alias("serious"),
         text(("N", "Y"), code("related")).alias("related"),
         text(_RESULTS, code("result")).alias("result"),
+        _mrd(pl.col("kind"), pl.col("result"), pl.col("subj"), pl.col("date")),
     )
+
+
+#: The codes of the remission results (an MRD result is drawn for those assessments).
+_REMISSION_CODES = [_RES[r] for r in ("CR", "CRh", "CRi")]
+
+
+def _mrd(kind: pl.Expr, result: pl.Expr, subject: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """``mrd`` of an assessment in remission: about 4 in 5 ``negative``, the rest ``positive``,
+    from the subject and the day (no random draw, so every other column is unchanged); empty
+    (not done) on every other row."""
+    remission = (kind == _KIND["assessment"]) & result.cast(pl.Int32).is_in(_REMISSION_CODES)
+    negative = (subject.cast(pl.Int64) * 7 + day.cast(pl.Int64)) % 5 != 0
+    return (
+        pl.when(remission & negative).then(pl.lit("negative"))
+        .when(remission).then(pl.lit("positive"))
+        .otherwise(pl.lit(None, pl.String))
+        .alias("mrd")
+    )  # fmt: skip

@@ -294,7 +294,7 @@ def timeline(events: pl.DataFrame) -> pl.DataFrame:
     ids = pl.Enum(treated.get_column("subject_id").sort())
     treated = treated.with_columns(pl.col("subject_id").cast(ids))
     kept = (
-        events.select("line", "subject_id", "event", "date", "date_imputed", "end_date", "result")
+        events.select("line", "subject_id", "event", "date", "date_imputed", "end_date", "result", "mrd")
         .with_columns(pl.col("subject_id").cast(ids, strict=False))  # untreated -> null
         .drop_nulls("subject_id")
     )

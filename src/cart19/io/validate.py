@@ -21,6 +21,8 @@ from cart19.model import (
     FULL_DATE_PATTERN,
     GRADE_PATTERN,
     MONTH_DATE_PATTERN,
+    MRD_KIND,
+    MRD_VALUES,
     PARTIAL_DATE_KINDS,
     RESULTS_BY_KIND,
     STRIP_CHARS,
@@ -28,7 +30,7 @@ from cart19.model import (
 )
 from cart19.schema import EVENTS_SCHEMA
 
-_TEXT_COLUMNS = ("event", "date", "end_date", "grade", "term", "soc", "serious", "related", "result")
+_TEXT_COLUMNS = ("event", "date", "end_date", "grade", "term", "soc", "serious", "related", "result", "mrd")
 
 
 def _clean(name: str) -> pl.Expr:
@@ -93,6 +95,8 @@ def _cell_columns(name: str) -> list[pl.Expr]:
         folded = value.str.to_lowercase()
         spellings = [_spelling(folded, allowed).alias(f"_result_{kind}") for kind, allowed in RESULTS_BY_KIND.items()]
         return [has, *spellings]
+    if name == "mrd":
+        return [has, _spelling(value.str.to_lowercase(), MRD_VALUES).alias("_mrd")]
     return [has, value]  # term, soc: the trimmed text
 
 
@@ -171,12 +175,27 @@ def _record_checks() -> list[tuple[str, pl.Expr, pl.Expr | str]]:
         ("result", has_results & pl.col("_has_result") & pl.col("_result").is_null(),
          pl.format("not a result for {}; expected one of: {}", kind, expected_results)),
     ]
+    checks += _mrd_checks()
     for flag in ("serious", "related"):
         checks.append(
             (flag, is_ae & pl.col(f"_has_{flag}") & pl.col(f"_{flag}").is_null(),
              f"{flag} must be Y or N (or empty when unknown)")
         )  # fmt: skip
     return checks
+
+
+def _mrd_checks() -> list[tuple[str, pl.Expr, pl.Expr | str]]:
+    """``mrd``: on an ``assessment``, ``negative``/``positive`` (any case) or empty; on any other
+    known kind, an error (an MRD result on, say, a relapse row would be lost from the
+    MRD-negative remission rate without anyone seeing why)."""
+    kind, has = pl.col("_kind"), pl.col("_has_mrd")
+    allowed = " or ".join(MRD_VALUES)
+    return [
+        ("mrd", (kind == MRD_KIND) & has & pl.col("_mrd").is_null(),
+         f"mrd must be {allowed} (or empty when not done)"),
+        ("mrd", kind.is_not_null() & (kind != MRD_KIND) & has,
+         pl.format(f"mrd is for {MRD_KIND} rows only, not {{}} rows", kind)),
+    ]  # fmt: skip
 
 
 def _issues_where(frame: pl.DataFrame, column: str, condition: pl.Expr, message: pl.Expr | str) -> pl.DataFrame:
@@ -328,6 +347,7 @@ def _canonical() -> list[pl.Expr]:
         pl.when(is_ae).then(pl.col("soc")).alias("soc"),
         *[pl.when(is_ae).then(pl.col(f"_{f}")).alias(f) for f in ("serious", "related")],
         pl.col("_result").alias("result"),
+        pl.when(pl.col("_kind") == MRD_KIND).then(pl.col("_mrd")).alias("mrd"),
     ]  # fmt: skip
 
 
@@ -447,6 +467,8 @@ def _bits(name: str) -> pl.Expr:
     if name in ("serious", "related"):
         value = pl.col(f"_{name}")
         return has + flag(pl.col(f"_has_{name}") & value.is_null(), _BAD) + flag(value, _YES) + flag(~value, _NO)
+    if name == "mrd":  # the canonical text is gathered by itself (``_mrd``)
+        return has + flag(pl.col("_has_mrd") & pl.col("_mrd").is_null(), _BAD)
     if name == "result":
         return has + pl.sum_horizontal(
             flag(pl.col(f"_result_{kind}").is_not_null(), bit) for kind, bit in _VOCAB_BIT.items()
@@ -454,12 +476,16 @@ def _bits(name: str) -> pl.Expr:
     raise ValueError(name)
 
 
+#: The columns whose cells have :func:`_bits`.
+_BITS_COLUMNS = ("date", "end_date", "grade", "serious", "related", "result", "mrd")
+
+
 def _value_table(values: pl.Series, name: str) -> pl.DataFrame:
     """:func:`_cell_columns` of every distinct text of a column (``values``, in code order) and
     of the empty cell (the last row), with the packed ``_bits`` where the column has them."""
     table = pl.DataFrame({name: pl.concat([values.cast(pl.String), pl.Series([None], dtype=pl.String)])})
     cells = table.lazy().with_columns(_clean(name)).select(_cell_columns(name))
-    if name in ("date", "end_date", "grade", "serious", "related", "result"):
+    if name in _BITS_COLUMNS:
         cells = cells.with_columns(_bits(name).alias("_bits"))
     if name == "result":  # the vocabularies are disjoint: a text has at most one spelling
         cells = cells.with_columns(pl.coalesce(f"_result_{kind}" for kind in RESULTS_BY_KIND).alias("_spelling"))
@@ -500,7 +526,7 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
     def bit(name: str, mask: int) -> pl.Expr:
         return (pl.col(f"_{name}_bits") & mask) != 0
 
-    has = {name: bit(name, _HAS) for name in ("date", "end_date", "grade", "serious", "related", "result")}
+    has = {name: bit(name, _HAS) for name in _BITS_COLUMNS}
     has |= {"term": pl.col("term").is_not_null(), "soc": pl.col("soc").is_not_null(), "event": kind != _MISSING_KIND}
     ae_error = is_ae & (
         bit("end_date", _BAD) | (pl.col("end_date") < pl.col("date")).fill_null(False)
@@ -512,6 +538,7 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
         | ae_error
         | ((vocab != 0) & ((pl.col("_result_bits") & vocab) == 0))
         | bit("date", _LATE) | (is_ae & bit("end_date", _LATE))
+        | (has["mrd"] & known & ((kind != _KIND_CODE[MRD_KIND]) | bit("mrd", _BAD)))
     )  # fmt: skip
     not_ae = known & ~is_ae
     no_result = known & (vocab == 0)
@@ -543,9 +570,9 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
         lookup("event", "_code").alias("_k"),
         lookup("date", "_date_lo").alias("date"),
         *[expr.alias(name) for name, expr in ae_only.items()],
-        *[lookup(name, "_bits").alias(f"_{name}_bits") for name in ("date", "end_date", "grade", "serious",
-                                                                       "related", "result")],
+        *[lookup(name, "_bits").alias(f"_{name}_bits") for name in _BITS_COLUMNS],
         lookup("result", "_spelling").alias("_spelling"),
+        lookup("mrd", "_mrd").alias("_mrd"),
     ]  # fmt: skip
     grade = ((pl.col("_grade_bits") & (7 << _GRADE_SHIFT)) // (1 << _GRADE_SHIFT)).cast(pl.Int8)
     canonical = [
@@ -558,6 +585,7 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
         pl.when(is_ae & (grade > 0)).then(grade).alias("grade"),
         *[pl.when(is_ae & bit(flag, _YES | _NO)).then(bit(flag, _YES)).alias(flag) for flag in ("serious", "related")],
         pl.when((pl.col("_result_bits") & vocab) != 0).then(pl.col("_spelling")).alias("result"),
+        pl.when(kind == _KIND_CODE[MRD_KIND]).then(pl.col("_mrd")).alias("mrd"),
     ]
     return (
         frame.lazy()
