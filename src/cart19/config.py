@@ -297,6 +297,15 @@ class KMConfig(_Section):
     confidence_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
 
 
+class StudyConfig(_Section):
+    """The study the ADaM datasets belong to (sdtm.md, "Writing ADaM"; docs/adam.md)."""
+
+    #: ``STUDYID`` of every dataset, and the Dataset-JSON ``studyOID``.
+    studyid: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")] = "CART19"
+    #: Dataset-JSON ``originator``: the organisation that wrote the files.
+    originator: Annotated[str, Field(min_length=1, max_length=200)] = "cart19"
+
+
 class Config(_Section):
     """The whole configuration. Every field has the spec's default."""
 
@@ -308,6 +317,7 @@ class Config(_Section):
     dlt: DLTConfig = DLTConfig()
     stopping_rule: StoppingRule = StoppingRule()
     km: KMConfig = KMConfig()
+    study: StudyConfig = StudyConfig()
 
 
 def _describe(error: dict) -> str:
