@@ -206,14 +206,15 @@ def _restamp(path: Path, created: dt.datetime) -> None:
     the clock's time and pyreadstat has no option for it): the library header's (bytes 64-79 of
     its second 80-byte record, 0-15 of its third) and the member's (the same places in the two
     records after the DSCRPTR header record)."""
-    data = bytearray(path.read_bytes())
     stamp = _sas_stamp(created)
-    member = data.find(b"HEADER RECORD*******DSCRPTR HEADER RECORD")
-    if not data.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD") or member < 0:
-        raise ValueError(f"{path}: not an XPT version 5 file")
-    for start in (80 + 64, 160, member + 80 + 64, member + 160):
-        data[start : start + 16] = stamp
-    path.write_bytes(bytes(data))
+    with open(path, "r+b") as handle:
+        head = handle.read(80 * 8)  # the library and member headers come first
+        member = head.find(b"HEADER RECORD*******DSCRPTR HEADER RECORD")
+        if not head.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD") or member < 0:
+            raise ValueError(f"{path}: not an XPT version 5 file")
+        for start in (80 + 64, 160, member + 80 + 64, member + 160):
+            handle.seek(start)
+            handle.write(stamp)
 
 
 def write_xpt(frame: pl.DataFrame, dataset: Dataset, path: Path, provenance: Provenance) -> None:
@@ -294,8 +295,8 @@ def _rows(frame: pl.DataFrame, dataset: Dataset) -> list[tuple]:
     return frame.with_columns(pl.col(dates).dt.to_string("%Y-%m-%d")).rows() if dates else frame.rows()
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+#: Compact JSON, UTF-8 text as it is; one encoder for every row of a file.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 def dataset_json_bytes(frame: pl.DataFrame, dataset: Dataset, provenance: Provenance) -> bytes:
