@@ -206,6 +206,11 @@ def test_dataset_json_has_the_v1_1_attributes_columns_and_rows():
     ]
 
 
+def test_a_double_nan_is_null_in_json():
+    table = frame().with_columns(pl.Series("RATE", [float("nan"), 2.0, None]))
+    assert [row[3] for row in json.loads(dataset_json_bytes(table, META, PROVENANCE))["rows"]] == [None, 2.0, None]
+
+
 def test_dataset_json_validates_against_cdisc_schema():
     validator = jsonschema.Draft201909Validator(schema("dataset.schema.json"))
     validator.validate(json.loads(dataset_json_bytes(frame(), META, PROVENANCE)))

@@ -290,9 +290,12 @@ def _column(variable: Variable, length: int, dataset: str) -> dict:
 
 
 def _rows(frame: pl.DataFrame, dataset: Dataset) -> list[tuple]:
-    """The rows as JSON values: dates as ISO 8601 text, nulls as null."""
+    """The rows as JSON values: dates as ISO 8601 text, nulls (and a double's NaN) as null."""
     dates = [v.name for v in dataset.variables if v.type == "date"]
-    return frame.with_columns(pl.col(dates).dt.to_string("%Y-%m-%d")).rows() if dates else frame.rows()
+    doubles = [v.name for v in dataset.variables if v.type == "double"]
+    if dates or doubles:
+        frame = frame.with_columns(pl.col(dates).dt.to_string("%Y-%m-%d"), pl.col(doubles).fill_nan(None))
+    return frame.rows()
 
 
 #: Compact JSON, UTF-8 text as it is; one encoder for every row of a file.
