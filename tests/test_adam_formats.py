@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from pathlib import Path
 
 import jsonschema
 import polars as pl
 import pyreadstat
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cart19.io.submission import (
     Dataset,
@@ -327,3 +330,53 @@ def test_cdisc_example_metadata_uses_the_attributes_we_write():
     assert {k: v for k, v in ours_date.items() if k not in ("itemOID",)} == {
         k: v for k, v in date_column.items() if k not in ("itemOID",)
     }
+
+
+def test_an_integer_a_double_cannot_hold_exactly_is_an_xpt_error():
+    table = frame().with_columns(pl.Series("AVAL", [2**53, -(2**53) - 1, None]))
+    with pytest.raises(SubmissionError) as caught:
+        check(table, META, "xpt")
+    assert [(i.column, i.value, i.message) for i in caught.value.errors] == [
+        ("AVAL", str(-(2**53) - 1),
+         "record 2 of ADX: XPT stores numbers as doubles, exact only up to 2**53 = 9007199254740992"),
+    ]  # fmt: skip
+    check(table, META, "json")
+
+
+def test_a_column_without_a_type_is_a_programming_error():
+    with pytest.raises(ValueError, match="cannot be a string"):
+        check(frame().with_columns(pl.lit(None).alias("NOTE")), META, "csv")
+
+
+# --------------------------------------------------------------------------- properties
+
+_TEXT = st.text(alphabet="ABCxyz09 -_/éü中", max_size=40).map(str.rstrip)  # SAS drops trailing blanks
+_ROWS = st.lists(
+    st.tuples(
+        st.text(alphabet="S0123456789", min_size=1, max_size=8),
+        st.none() | st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31)),
+        st.none() | st.integers(-(10**12), 10**12),
+        st.none() | st.floats(-1e6, 1e6, allow_nan=False, width=32).map(float),
+        st.none() | _TEXT,
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_ROWS)
+def test_any_dataset_reads_back_from_xpt_and_dataset_json_as_written(rows):
+    table = pl.DataFrame(rows, schema=frame().schema, orient="row")
+    document = json.loads(dataset_json_bytes(table, META, PROVENANCE))
+    iso = [[None if v is None else v.isoformat() if isinstance(v, dt.date) else v for v in row] for row in rows]
+    assert document["rows"] == iso and document["records"] == len(rows)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "adx.xpt"
+        write_xpt(table, META, path, PROVENANCE)
+        back, _ = pyreadstat.read_xport(str(path), output_format="polars")
+    expected = [(s, d, None if n is None else float(n), x, t or "") for s, d, n, x, t in rows]
+    got = back.rows()
+    assert [row[:3] + row[4:] for row in got] == [row[:3] + row[4:] for row in expected]
+    # doubles go through IBM floating point: equal to about 14 significant digits
+    assert all(g[3] == pytest.approx(e[3], rel=1e-14, abs=0) if e[3] is not None else g[3] is None
+               for g, e in zip(got, expected, strict=True))  # fmt: skip

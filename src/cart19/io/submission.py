@@ -51,6 +51,9 @@ _POLARS_TYPES: dict[str, tuple[type[pl.DataType], ...]] = {
     "date": (pl.Date,),
 }
 
+#: The largest integer a double (a SAS numeric) holds exactly.
+_EXACT = 2**53
+
 #: Storage length of a SAS numeric (and so of every non-string variable in XPT).
 NUMERIC_LENGTH = 8
 
@@ -139,7 +142,7 @@ def conform(frame: pl.DataFrame, dataset: Dataset) -> None:
         raise ValueError(f"{dataset.name}: columns {frame.columns} are not the metadata's {dataset.names}")
     for variable in dataset.variables:
         dtype = frame.schema[variable.name]
-        if not isinstance(dtype, _POLARS_TYPES[variable.type]) and dtype != pl.Null:
+        if not isinstance(dtype, _POLARS_TYPES[variable.type]):
             raise ValueError(f"{dataset.name}.{variable.name}: a {dtype} column cannot be a {variable.type} variable")
 
 
@@ -148,8 +151,8 @@ def check(frame: pl.DataFrame, dataset: Dataset, fmt: str) -> None:
 
     For every format: the dataset and variable names are SAS names (an upper-case letter, then
     upper-case letters, digits or ``_``) of at most 8 characters, labels at most 40 (ADaM's
-    rules, so that the same metadata fits every format). For XPT also: no character value longer
-    than 200 bytes (UTF-8), each named by its record (1-based row)."""
+    rules, so that the same metadata fits every format). For XPT also the values
+    (:func:`_check_xpt_values`)."""
     conform(frame, dataset)
     problems = _Problems(f"{dataset.name} ({fmt})")
     for what, name, label in [
@@ -164,18 +167,31 @@ def check(frame: pl.DataFrame, dataset: Dataset, fmt: str) -> None:
             problems.add(column, label, f"the {what} label of {name} is {len(label.encode('utf-8'))} bytes; "
                          f"at most {XPT_LABEL_MAX} are allowed")  # fmt: skip
     if fmt == "xpt":
-        text = [v.name for v in dataset.variables if v.type == "string" and frame.schema[v.name] == pl.String]
-        if text:
-            long = frame.with_row_index("_record", offset=1).filter(
-                pl.any_horizontal(_utf8_len(pl.col(name)) > XPT_VALUE_MAX for name in text)
-            )
-            for row in long.iter_rows(named=True):
-                for name in text:
-                    value = row[name]
-                    if value is not None and len(value.encode("utf-8")) > XPT_VALUE_MAX:
-                        problems.add(name, _shown(value), f"record {row['_record']} of {dataset.name}: "
-                                     f"{len(value.encode('utf-8'))} bytes; XPT allows at most {XPT_VALUE_MAX}")  # fmt: skip
+        _check_xpt_values(frame, dataset, problems)
     problems.raise_any()
+
+
+def _check_xpt_values(frame: pl.DataFrame, dataset: Dataset, problems: _Problems) -> None:
+    """Text of at most 200 bytes (UTF-8); integers a SAS numeric (a double) holds exactly
+    (|n| <= 2**53). Each offending value is named by its record (1-based row)."""
+    text = [v.name for v in dataset.variables if v.type == "string"]
+    integers = [v.name for v in dataset.variables if v.type == "integer"]
+    too_long = [_utf8_len(pl.col(name)) > XPT_VALUE_MAX for name in text]
+    too_big = [pl.col(name).cast(pl.Int128).abs() > _EXACT for name in integers]
+    if not too_long and not too_big:
+        return
+    offending = frame.with_row_index("_record", offset=1).filter(pl.any_horizontal(*too_long, *too_big))
+    for row in offending.iter_rows(named=True):
+        where = f"record {row['_record']} of {dataset.name}"
+        for name in text:
+            value = row[name]
+            if value is not None and len(value.encode("utf-8")) > XPT_VALUE_MAX:
+                size = len(value.encode("utf-8"))
+                problems.add(name, _shown(value), f"{where}: {size} bytes; XPT allows at most {XPT_VALUE_MAX}")
+        for name in integers:
+            if row[name] is not None and abs(row[name]) > _EXACT:
+                problems.add(name, str(row[name]), f"{where}: XPT stores numbers as doubles, exact only up to "
+                             "2**53 = 9007199254740992")  # fmt: skip
 
 
 def lengths(frame: pl.DataFrame, dataset: Dataset) -> dict[str, int]:
