@@ -142,7 +142,7 @@ def test_a_value_over_200_bytes_is_an_error_naming_dataset_variable_and_record(t
 
 
 def test_overlong_names_and_labels_are_errors_in_every_format():
-    long_label = "An analysis value label of 41 characters"  + "x"
+    long_label = "An analysis value label, 41 characters: " + "x"
     assert len(long_label) == 41
     meta = Dataset(
         "ADVERYLONG",
@@ -155,7 +155,8 @@ def test_overlong_names_and_labels_are_errors_in_every_format():
         with pytest.raises(SubmissionError) as caught:
             check(table, meta, fmt)
         assert [(i.column, i.value) for i in caught.value.errors] == [
-            (None, "ADVERYLONG"), (None, "x" * 41), ("USUBJIDXX", "USUBJIDXX"), ("AVAL", long_label), ("aval2", "aval2"),
+            (None, "ADVERYLONG"), (None, "x" * 41), ("USUBJIDXX", "USUBJIDXX"), ("AVAL", long_label),
+            ("aval2", "aval2"),
         ]  # fmt: skip
 
 

@@ -119,3 +119,20 @@ def test_help_lists_what_it_writes_with_examples_on_their_own_lines():
     assert "adtte.xpt" in text and "define.json" in text
     assert "ADSL" not in text and "ADAE" not in text and "ADRS" not in text
     assert "\n    cart19 adam examples/events.csv -o adam\n" in text
+
+
+def test_an_input_in_the_folder_is_never_overwritten(write_csv, tmp_path):
+    events = write_csv(rows(), name="adtte.csv")
+    before = events.read_bytes()
+    result = run_cli("adam", events, "-o", tmp_path, "--format", "csv", env=NO_EPOCH)
+    assert result.exit_code == 2
+    assert "is an input of this run" in result.stderr
+    assert events.read_bytes() == before and not (tmp_path / "define.json").exists()
+
+
+def test_a_folder_that_cannot_be_made_is_a_plain_error(write_csv, tmp_path):
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    result = run_cli("adam", write_csv(rows()), "-o", tmp_path / "file" / "sub", env=NO_EPOCH)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: cannot write into {tmp_path / 'file' / 'sub'}: ")
+    assert "nothing was written" in result.stderr

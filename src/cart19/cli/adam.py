@@ -101,6 +101,13 @@ def creation_time(events: pl.DataFrame, cutoff: dt.date | None, env: Env) -> tup
     return created, modified
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def register(app: typer.Typer) -> None:
     @app.command("adam", help=HELP)
     @command
@@ -121,6 +128,13 @@ def register(app: typer.Typer) -> None:
         if output.exists() and not output.is_dir():
             env.error(f"{output} is an existing file, not a folder; nothing was written")
             return ExitCode.INVALID
+        extension = submission.FORMATS[fmt.value]
+        targets = [output / f"{adam_engine.ADTTE_NAME.lower()}{extension}", output / "define.json"]
+        protected = [Path(p) for p in (file, config_path) if p is not None and str(p) != "-"]
+        clash = [t for t in targets for p in protected if _same_file(t, p)]
+        if clash:
+            env.error(f"{clash[0]} is an input of this run; it would be overwritten. Nothing was written")
+            return ExitCode.INVALID
         cutoff_date = parse_cutoff(cutoff)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
         times = creation_time(inputs.events, cutoff_date, env)
@@ -139,16 +153,22 @@ def register(app: typer.Typer) -> None:
         )
         for frame, meta in datasets:  # every problem of every dataset before any file is written
             submission.check(frame, meta, fmt.value)
-        output.mkdir(parents=True, exist_ok=True)
         written = []
-        for frame, meta in datasets:
-            path = output / f"{meta.name.lower()}{submission.FORMATS[fmt.value]}"
-            atomic_write(path, lambda tmp, f=frame, m=meta: submission.write_dataset(f, m, fmt.value, tmp, provenance))
-            written.append(path)
-        define = output / "define.json"
-        data = submission.define_bytes(studyid, datasets)
-        atomic_write(define, lambda tmp: tmp.write_bytes(data))
-        written.append(define)
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+            for frame, meta in datasets:
+                path = output / f"{meta.name.lower()}{submission.FORMATS[fmt.value]}"
+                atomic_write(path, lambda tmp, f=frame, m=meta: submission.write_dataset(f, m, fmt.value, tmp,
+                                                                                         provenance))  # fmt: skip
+                written.append(path)
+            define = output / "define.json"
+            data = submission.define_bytes(studyid, datasets)
+            atomic_write(define, lambda tmp: tmp.write_bytes(data))
+            written.append(define)
+        except OSError as exc:  # the environment's problem: a read-only or full file system, permissions
+            done = f" ({', '.join(str(p) for p in written)} written)" if written else "; nothing was written"
+            env.error(f"cannot write into {output}: {exc.strerror or exc}{done}")
+            return ExitCode.INVALID
         for path in written:
             print(path, file=env.stdout)
         return 0
