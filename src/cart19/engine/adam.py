@@ -84,8 +84,8 @@ def adtte(
     ``covariates``: metadata of further (subject-level) columns of ``frame``, written after the
     dataset's own variables in the order given. ``SRCVAR`` is written when ``frame`` has it."""
     codes = [code for code, _ in _parameters(config)]
-    known = [v for v in adtte_variables(config) if v.name in frame.columns or v.name in ("STUDYID", "PARAMN")]
-    variables = (*known, *covariates)
+    own = [v for v in adtte_variables(config) if v.name != "SRCVAR" or "SRCVAR" in frame.columns]
+    variables = (*own, *covariates)
     out = frame.with_columns(
         pl.lit(config.study.studyid, pl.String).alias("STUDYID"),
         pl.col("PARAMCD").replace_strict(codes, list(range(1, len(codes) + 1)), return_dtype=pl.Int64).alias("PARAMN"),
