@@ -9,10 +9,12 @@ from pathlib import Path
 
 import polars as pl
 import pyreadstat
+import pytest
 
 from cart19.config import Config, config_from_mapping
 from cart19.engine.adam import adtte
 from cart19.engine.tte import derive_adtte
+from cart19.errors import ConfigError
 from cart19.io.read import read_events
 from cart19.io.submission import Provenance, Variable, define, write_xpt
 from cart19.schema import events_frame
@@ -65,6 +67,13 @@ def test_derivations_name_the_rule_and_follow_the_configuration():
     assert paramcd.endswith("docs/endpoints.md")
     assert meta.variable("PARAMN").derivation.endswith("1 OS, 2 EFS, 3 EFSS1, 4 EFSS2, 5 EFSS3, 6 DOR")
     assert frame.get_column("STUDYID").unique().to_list() == ["TRIAL-9"]
+
+
+def test_a_study_id_is_printable_ascii_without_outer_blanks():
+    for bad in ("", " X", "X ", "É1", "x" * 201):
+        with pytest.raises(ConfigError, match="study.studyid"):
+            config_from_mapping({"study": {"studyid": bad}})
+    assert config_from_mapping({"study": {"studyid": "A 1-B/2"}}).study.studyid == "A 1-B/2"
 
 
 def test_a_patient_who_dies_on_day_10_without_assessment():

@@ -300,8 +300,9 @@ class KMConfig(_Section):
 class StudyConfig(_Section):
     """The study the ADaM datasets belong to (sdtm.md, "Writing ADaM"; docs/adam.md)."""
 
-    #: ``STUDYID`` of every dataset, and the Dataset-JSON ``studyOID``.
-    studyid: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")] = "CART19"
+    #: ``STUDYID`` of every dataset, and the Dataset-JSON ``studyOID``: printable ASCII, no blank
+    #: at either end, at most 200 characters (so that it fits an XPT text value).
+    studyid: Annotated[str, Field(max_length=200, pattern=r"^[!-~]([ -~]*[!-~])?$")] = "CART19"
     #: Dataset-JSON ``originator``: the organisation that wrote the files.
     originator: Annotated[str, Field(min_length=1, max_length=200)] = "cart19"
 
