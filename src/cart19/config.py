@@ -354,6 +354,14 @@ class ResponseConfig(_Section):
         if len(set(codes)) != len(codes):
             raise ValueError(f"response rate codes must be unique, got {codes}")
         return value
+class StudyConfig(_Section):
+    """The study the ADaM datasets belong to (sdtm.md, "Writing ADaM"; docs/adam.md)."""
+
+    #: ``STUDYID`` of every dataset, and the Dataset-JSON ``studyOID``: printable ASCII, no blank
+    #: at either end, at most 200 characters (so that it fits an XPT text value).
+    studyid: Annotated[str, Field(max_length=200, pattern=r"^[!-~]([ -~]*[!-~])?$")] = "CART19"
+    #: Dataset-JSON ``originator``: the organisation that wrote the files.
+    originator: Annotated[str, Field(min_length=1, max_length=200)] = "cart19"
 
 
 class Config(_Section):
@@ -368,6 +376,7 @@ class Config(_Section):
     stopping_rule: StoppingRule = StoppingRule()
     km: KMConfig = KMConfig()
     response: ResponseConfig = ResponseConfig()
+    study: StudyConfig = StudyConfig()
 
 
 def _describe(error: dict) -> str:

@@ -36,6 +36,7 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     "validate",
     "derive",
+    "adam",
     "km",
     "response",
     "teae",

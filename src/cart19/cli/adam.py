@@ -1,0 +1,174 @@
+"""``cart19 adam``: the ADaM datasets and their metadata, in a submission format, into a folder.
+
+A thin layer: read and validate (``load_inputs``), derive (:func:`cart19.engine.tte.derive_adtte`),
+assemble (:mod:`cart19.engine.adam`), check every dataset against its format, then write each
+file atomically (:mod:`cart19.io.submission`, ``atomic_write``). Nothing is written unless every
+dataset can be written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cart19.cli.common import (
+    ConfigOpt,
+    CutoffOpt,
+    Env,
+    InputArg,
+    QuietOpt,
+    atomic_write,
+    command,
+    load_inputs,
+    parse_cutoff,
+)
+from cart19.errors import ExitCode
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+HELP = """The analysis datasets for a submission, with their metadata, written into FOLDER.
+
+Writes exactly two files into FOLDER (created if missing):
+
+\b
+  adtte.xpt (or .json, .ndjson, .parquet, .csv): ADTTE, the time-to-event
+      dataset of `derive` (OS, EFS, EFSS1-3, DOR) with STUDYID (configuration
+      study.studyid) and PARAMN added;
+  define.json: per dataset its name, label and records, and per variable its
+      name, label, type, length, format and a one-line derivation naming the rule.
+
+Formats: xpt is SAS transport version 5 (names of at most 8 characters, labels of at most 40,
+text values of at most 200 bytes: a longer one is an error naming the record, never cut; dates
+as SAS dates with the DATE9. format); json is CDISC Dataset-JSON v1.1 and ndjson its line form
+(first line the metadata, then one row per line); parquet and csv are the same frame. The
+Dataset-JSON creation time is SOURCE_DATE_EPOCH when set, else the cutoff, else the latest date
+in the input, so the same input gives the same bytes. Formats and rules: docs/adam.md.
+
+\b
+Examples:
+  cart19 adam examples/events.csv -o adam
+  cart19 adam examples/events.csv -o adam --format json
+  cart19 adam examples/events.csv -o adam --format ndjson --cutoff 2025-06-30
+  SOURCE_DATE_EPOCH=1751241600 cart19 adam examples/events.csv -o adam --format xpt
+"""
+
+
+class AdamFormat(str, enum.Enum):
+    xpt = "xpt"
+    json = "json"
+    ndjson = "ndjson"
+    parquet = "parquet"
+    csv = "csv"
+
+
+FolderOpt = Annotated[
+    Path,
+    typer.Option("--output", "-o", help="Folder to write into (created if missing; not an existing file).",
+                 metavar="FOLDER"),
+]  # fmt: skip
+AdamFormatOpt = Annotated[
+    AdamFormat, typer.Option("--format", "-f", help="Dataset format (define.json is always JSON).")
+]
+
+
+def creation_time(events: pl.DataFrame, cutoff: dt.date | None, env: Env) -> tuple[dt.datetime, dt.datetime] | None:
+    """(created, data last modified) for the Dataset-JSON and XPT headers, never the clock:
+    the data as of the cutoff, else as of the latest date (or AE end date) in the input; the
+    creation time is ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC: the reproducible-builds
+    convention) when set. None, with the error said, when it is set but not a number."""
+    import polars as pl
+
+    if cutoff is not None:
+        as_of = cutoff
+    else:
+        latest = events.select(pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max())).item()
+        as_of = latest if latest is not None else dt.date(1970, 1, 1)
+    modified = dt.datetime.combine(as_of, dt.time())
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return modified, modified
+    try:
+        created = dt.datetime.fromtimestamp(int(epoch), dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError, OSError):
+        env.error(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds since 1970-01-01; nothing was written")
+        return None
+    return created, modified
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("adam", help=HELP)
+    @command
+    def adam(
+        file: InputArg,
+        output: FolderOpt,
+        fmt: AdamFormatOpt = AdamFormat.xpt,
+        cutoff: CutoffOpt = None,
+        config_path: ConfigOpt = None,
+        quiet: QuietOpt = False,
+    ) -> int:
+        from cart19 import __version__
+        from cart19.engine import adam as adam_engine
+        from cart19.engine.tte import derive_adtte
+        from cart19.io import submission
+
+        env = Env.current(quiet=quiet)
+        if output.exists() and not output.is_dir():
+            env.error(f"{output} is an existing file, not a folder; nothing was written")
+            return ExitCode.INVALID
+        extension = submission.FORMATS[fmt.value]
+        targets = [output / f"{adam_engine.ADTTE_NAME.lower()}{extension}", output / "define.json"]
+        protected = [Path(p) for p in (file, config_path) if p is not None and str(p) != "-"]
+        clash = [t for t in targets for p in protected if _same_file(t, p)]
+        if clash:
+            env.error(f"{clash[0]} is an input of this run; it would be overwritten. Nothing was written")
+            return ExitCode.INVALID
+        cutoff_date = parse_cutoff(cutoff)
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
+        times = creation_time(inputs.events, cutoff_date, env)
+        if times is None:
+            return ExitCode.INVALID
+        with env.progress("Deriving ADTTE"):
+            adtte = derive_adtte(inputs.events, inputs.config, inputs.subjects)
+            datasets = [adam_engine.adtte(adtte, inputs.config)]
+        studyid = inputs.config.study.studyid
+        provenance = submission.Provenance(
+            studyid=studyid,
+            created=times[0],
+            db_last_modified=times[1],
+            originator=inputs.config.study.originator,
+            source_system=("cart19", __version__),
+        )
+        for frame, meta in datasets:  # every problem of every dataset before any file is written
+            submission.check(frame, meta, fmt.value)
+        written = []
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+            for frame, meta in datasets:
+                path = output / f"{meta.name.lower()}{submission.FORMATS[fmt.value]}"
+                atomic_write(path, lambda tmp, f=frame, m=meta: submission.write_dataset(f, m, fmt.value, tmp,
+                                                                                         provenance))  # fmt: skip
+                written.append(path)
+            define = output / "define.json"
+            data = submission.define_bytes(studyid, datasets)
+            atomic_write(define, lambda tmp: tmp.write_bytes(data))
+            written.append(define)
+        except OSError as exc:  # the environment's problem: a read-only or full file system, permissions
+            done = f" ({', '.join(str(p) for p in written)} written)" if written else "; nothing was written"
+            env.error(f"cannot write into {output}: {exc.strerror or exc}{done}")
+            return ExitCode.INVALID
+        for path in written:
+            print(path, file=env.stdout)
+        return 0
