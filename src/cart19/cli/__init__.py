@@ -42,6 +42,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "simulate",
     "plot",
     "report",
+    "tables",
     "config_cmd",
 )
 
