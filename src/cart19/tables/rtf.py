@@ -21,7 +21,7 @@ from pathlib import Path
 from cart19.tables.table import PageInfo, StudyTable
 
 #: "Page x of y" in RTF fields (rtflite's default page header text).
-PAGE_X_OF_Y = "Page {\\field{\\*\\fldinst PAGE }} of {\\field{\\*\\fldinst NUMPAGES }}"
+PAGE_X_OF_Y = "Page {\\field{\\*\\fldinst PAGE }{\\fldrslt\\fs18 1}} of {\\field{\\*\\fldinst NUMPAGES }{\\fldrslt\\fs18 1}}"
 #: Indent of one level of the first column, in twips (0.2 inch).
 INDENT_TWIPS = 288
 #: Rows per page (rtflite counts the column header and footnote rows too).
