@@ -181,29 +181,43 @@ def dlt_summary(review: DLTReview, config: Config) -> StudyTable:
     )
 
 
-def dlt_listing(review: DLTReview, config: Config) -> StudyTable:
-    """The qualifying AEs of the DLT review, one row each: subject, term, grade, onset and end
-    (study days), duration and the rule(s) met."""
-    rows = []
-    for r in review.dlt_events.sort("subject_id", "study_day", "line").iter_rows(named=True):
-        end = "ongoing" if r["end_date"] is None else str(r["study_day"] + (r["duration_days"] or 1) - 1)
-        rows.append([
-            r["subject_id"], r["term"], str(r["grade"]), str(r["study_day"]), end,
-            "" if r["duration_days"] is None else str(r["duration_days"]), "; ".join(r["rules"] or []),
-        ])  # fmt: skip
-    if not rows:
-        rows.append(["No subject had a DLT", "", "", "", "", "", ""])
+def dlt_by_rule(review: DLTReview, config: Config) -> StudyTable:
+    """Subjects with a DLT by DLT rule (every rule of ``dlt.rules``, in configuration order, zeros
+    included) and, under each rule, by preferred term; ``n (%)`` of the DLT-evaluable subjects.
+    A subject counts once per row, however many of its AEs meet the rule."""
+    evaluable = review.evaluable
+    met = review.dlt_events.select("subject_id", "term", "rules").explode("rules").rename({"rules": "rule"})
+    by_rule = dict(met.group_by("rule").agg(pl.col("subject_id").n_unique()).iter_rows())
+    by_term = (
+        met.group_by("rule", "term")
+        .agg(pl.col("subject_id").n_unique().alias("n"))
+        .sort(pl.col("n"), pl.col("term").str.to_lowercase(), pl.col("term"), descending=[True, False, False])
+    )
+    rows = [["Subjects with a DLT", n_percent(review.dlt, evaluable)]]
+    levels = [0]
+    for rule in config.dlt.rules:
+        rows.append([rule.description or rule.name, n_percent(by_rule.get(rule.name, 0), evaluable)])
+        levels.append(0)
+        for term, n in by_term.filter(pl.col("rule") == rule.name).select("term", "n").iter_rows():
+            rows.append([term, n_percent(n, evaluable)])
+            levels.append(1)
+    dlt = config.dlt
     return StudyTable(
-        title="Listing of dose-limiting toxicities",
-        frame=text_frame(rows, ["Subject", "Adverse event\n(preferred term)", "Grade", "Onset\n(study day)",
-                                "End\n(study day)", "Duration\n(days)", "DLT rule(s) met"]),  # fmt: skip
-        population=f"treated (infused) subjects with a DLT ({review.dlt} of {review.subjects.height}).",
-        footnotes=(
-            "Study day: days from the infusion (day 0). Duration: end - onset + 1 days; an AE still ongoing lasts "
-            "until the subject's last record.",
-            "DLT rules: the names of the configuration's dlt.rules that the AE meets (docs/endpoints.md).",
+        title="Dose-limiting toxicities by DLT rule and preferred term",
+        frame=text_frame(rows, ["DLT rule\n    Preferred term", f"DLT-evaluable\n(N = {evaluable})\nn (%)"]),
+        population=(
+            f"DLT-evaluable subjects (N = {evaluable}): a DLT, or a record on or after day "
+            f"{dlt.evaluable_through_day} without one."
         ),
-        col_widths=(1.3, 2.4, 0.7, 0.9, 0.9, 0.9, 2.6),
+        footnotes=(
+            f"An AE with onset from day 0 to day {dlt.window_days} after the infusion is a DLT when it meets a rule of "
+            "dlt.rules (its description is the row label; the rules are in docs/endpoints.md). A subject counts "
+            "once per row; one AE may meet several rules, and a subject may have DLTs under several rules.",
+            "Preferred terms under a rule by descending number of subjects, then alphabetically.",
+            "DLT: dose-limiting toxicity.",
+        ),
+        col_widths=(4.0, 1.4),
+        indent=tuple(levels),
     )
 
 
@@ -292,7 +306,7 @@ def study_tables(events: pl.DataFrame, config: Config, *, review_date: dt.date |
         teae_overview(teae, config),
         teae_by_soc_pt(teae, config),
         dlt_summary(review, config),
-        dlt_listing(review, config),
+        dlt_by_rule(review, config),
         tte_summary(adtte, summary, config),
     ]
     return numbered(tables)
