@@ -167,7 +167,7 @@ def dlt_summary(review: DLTReview, config: Config) -> StudyTable:
         ),
         footnotes=(
             f"A DLT is an AE with onset from day 0 to day {dlt.window_days} after the infusion that meets one of the "
-            f"{len(dlt.rules)} DLT rules of the configuration (dlt.rules; see the listing of DLTs).",
+            f"{len(dlt.rules)} DLT rules of the configuration (dlt.rules; the next table counts them by rule).",
             "Not evaluable: no DLT and follow-up ended (death, withdrawal, or no record) before day "
             f"{dlt.evaluable_through_day}. In the window: the review date "
             f"({review.review_date.isoformat() if review.review_date else 'none'}) is before that day.",
