@@ -5,10 +5,13 @@ three-subject trial here, and the example trial's outcomes of examples/README.md
 from __future__ import annotations
 
 import datetime as dt
+from fractions import Fraction
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tables_readback import read_docx, read_rtf, rtf_text
 
 from cart19.config import Config
@@ -287,3 +290,23 @@ def test_hostile_terms_come_back_as_written(write_csv, tmp_path, fmt):
     assert run_cli("tables", write_csv(rows), "-o", out, "-q").exit_code == 0
     soc_pt = READERS[fmt](out.read_bytes())[1]
     assert [row[0] for row in soc_pt.rows[1:]] == ["Subjects with any TEAE", "Skin } disorders {", term]
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 10**6).flatmap(lambda total: st.tuples(st.integers(1, total), st.just(total))))
+def test_n_percent_is_the_exact_percentage_rounded_half_away_from_zero(pair):
+    n, total = pair
+    exact = Fraction(1000 * n, total)  # tenths of a percent
+    tenths = int(exact) + (1 if exact - int(exact) >= Fraction(1, 2) else 0)
+    assert n_percent(n, total) == f"{n} ({tenths // 10}.{tenths % 10})"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=40))
+def test_any_text_is_escaped_to_ascii_rtf_and_reads_back_as_written(text):
+    escaped = rtf_escape(text)
+    assert escaped.isascii()
+    assert rtf_text(escaped) == text
