@@ -263,8 +263,9 @@ def tte_summary(adtte: pl.DataFrame, summary: pl.DataFrame, config: Config) -> S
         title="Time-to-event endpoints: Kaplan-Meier summary",
         frame=text_frame(rows_text, headers),
         population=(
-            "treated (infused) subjects for OS and EFS; for DOR, the subjects with a response to the infusion "
-            "(time from the first response). N: subjects in the analysis of each endpoint."
+            f"treated (infused) subjects for {config.os.paramcd} and the EFS parameters; for {config.dor.paramcd}, "
+            "the subjects with a response to the infusion (time from the first response). N: subjects in the "
+            "analysis of each endpoint."
         ),
         footnotes=(
             f"Kaplan-Meier product-limit estimates; median {level} CI by Brookmeyer-Crowley on the log-log scale, "
