@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "simulate",
     "plot",
     "report",
+    "tables",
     "config_cmd",
 )
 
