@@ -20,7 +20,7 @@ app = typer.Typer(
     help=(
         "Derive the endpoints of a donor-derived CD19 CAR-T trial in R/R B-ALL from one file of "
         "patient event timelines: DLT, TEAE incidence, OS, EFS (primary + 3 sensitivity "
-        "analyses) and DOR as an ADaM ADTTE dataset.\n\n"
+        "analyses), DOR and RFS as an ADaM ADTTE dataset, and the cumulative incidence of relapse.\n\n"
         "Example:  cart19 derive examples/events.csv -o adtte.csv"
     ),
     no_args_is_help=True,

@@ -93,7 +93,7 @@ KM_SCHEMA: dict[str, pl.DataType] = {
 }
 
 #: Parameters the derivation writes come first, in this order; any others follow by name.
-KNOWN_PARAMCD_ORDER: tuple[str, ...] = ("OS", "EFS", "EFSS1", "EFSS2", "EFSS3", "DOR")
+KNOWN_PARAMCD_ORDER: tuple[str, ...] = ("OS", "EFS", "EFSS1", "EFSS2", "EFSS3", "DOR", "RFS")
 
 #: R ``quantile.survfit``'s default ``tolerance = sqrt(.Machine$double.eps)``.
 QUANTILE_TOLERANCE: float = math.sqrt(np.finfo(np.float64).eps)
@@ -251,7 +251,7 @@ def km_at(curve: KMCurve, times: Sequence[float] | np.ndarray) -> tuple[np.ndarr
 
 
 def order_paramcds(codes: Sequence[str]) -> list[str]:
-    """Known codes first (OS, EFS, EFSS1, EFSS2, EFSS3, DOR), then the others by name."""
+    """Known codes first (OS, EFS, EFSS1, EFSS2, EFSS3, DOR, RFS), then the others by name."""
     distinct = set(codes)
     known = [c for c in KNOWN_PARAMCD_ORDER if c in distinct]
     return known + sorted(distinct - set(KNOWN_PARAMCD_ORDER))
