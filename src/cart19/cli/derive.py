@@ -44,7 +44,8 @@ EFSS3, DOR or RFS (relapse-free survival from the first remission), in that orde
 The rules are in endpoints.md, efficacy.md and the configuration (`cart19 config`).
 
 When standard output is a terminal, a summary per parameter is shown (N, events, censored,
-Kaplan-Meier median with 95% CI, 6/12/24-month estimates); the dataset itself goes to -o FILE
+Kaplan-Meier median with 95% CI, 6/12/24-month estimates, median follow-up by reverse
+Kaplan-Meier; OS's is the trial's median follow-up); the dataset itself goes to -o FILE
 or, when piped or with --format, to standard output.
 
 Examples:
@@ -67,7 +68,15 @@ def summary_table(adtte: pl.DataFrame, config: Config):  # -> rich Table
         confidence_level=config.km.confidence_level,
     )
     level = f"{config.km.confidence_level:.0%}"
-    return km_table(summary, title=f"Time-to-event endpoints (Kaplan-Meier, {level} CIs)")
+    table = km_table(summary, title=f"Time-to-event endpoints (Kaplan-Meier, {level} CIs)")
+    overall = summary.filter(summary.get_column("PARAMCD") == config.os.paramcd)
+    if overall.height:
+        first = overall.row(0, named=True)
+        median, low, high = (first[c] for c in ("followup_median", "followup_lower", "followup_upper"))
+        shown = "not reached" if median is None else f"{median:g} days"
+        limits = ", ".join("NR" if v is None else f"{v:g}" for v in (low, high))
+        table.caption = f"Median follow-up of the trial (OS, reverse Kaplan-Meier): {shown} ({level} CI {limits})"
+    return table
 
 
 def _show_summary(env: Env, adtte: pl.DataFrame, config: Config, output: Path | None) -> None:
