@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "validate",
     "derive",
     "km",
+    "cuminc",
     "teae",
     "check_dlt",
     "simulate",

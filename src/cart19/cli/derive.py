@@ -49,6 +49,8 @@ Kaplan-Meier; OS's is the trial's median follow-up); the dataset itself goes to 
 or, when piped or with --format, to standard output.
 
 Examples:
+
+\b
   cart19 derive examples/events.csv -o adtte.csv
   cart19 derive examples/events.csv --cutoff 2025-06-30 --format json > adtte.jsonl
   cart19 derive examples/events.csv | cart19 km -
