@@ -7,7 +7,8 @@ For each size it writes a synthetic trial with `cart19 simulate` (cached under
 benchmarks/data/), then runs, each in a fresh process:
 
 * the physical limit: `python -c "import polars; polars.read_csv(FILE, infer_schema=False)"`;
-* `cart19 validate`, `derive`, `teae`, `check-dlt` on the file, and `km` on derive's output;
+* `cart19 validate`, `derive`, `teae`, `check-dlt`, `cuminc` (summary and `--dataset`) on the
+  file, and `km` on derive's output;
 * start-up: `python -c pass`, `cart19 --help`, and `cart19 derive examples/events.csv`.
 
 It reports wall time (best of --repeat), the ratio to the bare read of the same file, and the
@@ -96,6 +97,8 @@ def _commands(path: Path, adtte: Path) -> list[tuple[str, list[str], Path | None
         ("derive", [*CART19, "derive", str(path), "--format", "csv"], adtte),
         ("teae", [*CART19, "teae", str(path), "--format", "csv"], None),
         ("check-dlt", [*CART19, "check-dlt", str(path), "--format", "json"], None),
+        ("cuminc", [*CART19, "cuminc", str(path), "--format", "csv"], None),
+        ("cuminc --dataset", [*CART19, "cuminc", str(path), "--dataset", "--format", "csv"], None),
     ]
 
 
