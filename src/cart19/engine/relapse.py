@@ -35,8 +35,8 @@ Interpretation choices (named so that a reviewer can change them):
   ends at the window end is censored there only when a record is dated after it (as OS),
   otherwise at the last known alive date.
 * Ties on one date: relapse record, PD, death of disease, other death, HSCT (so a relapse and a
-  death on one day is a relapse); the censoring at the end of observation before the last
-  known alive date on the same day.
+  death on one day is a relapse); for censorings: the new therapy, the HSCT, the window end,
+  then the last known alive date (a record's date before an AE end date).
 * The columns are the contract's (cli.md): the description of a censoring is in ``EVNTDESC``
   too (the dataset has no ``CNSDTDSC``), so every row says why it ended.
 """
@@ -73,8 +73,9 @@ CENSORED, RELAPSE, NRM = 0, 1, 2
 
 _DATE, _EVENT = pl.col("date"), pl.col("event")
 
-# the event sources' priorities (the tie order on one date)
+# the sources' priorities (the tie order on one date): events, then censorings
 _RELAPSE_RECORD, _PD, _DISEASE_DEATH, _OTHER_DEATH, _HSCT = 1, 2, 3, 4, 5
+_AT_NEW_THERAPY, _AT_HSCT, _AT_WINDOW_END, _AT_LAST_ALIVE, _AT_LAST_ALIVE_END = 1, 2, 3, 4, 5
 
 
 @dataclass(frozen=True)
@@ -176,59 +177,64 @@ def cir_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Confi
         )
         status[_HSCT] = NRM
 
-    # the end of observation: which limit it is, and the record it names
+    # censorings: at the limit that ended observation (a therapy's record is a sign of life, so
+    # it is never after the last known alive date; the window end only when a record is dated
+    # after it), else at the last known alive date; all on or before the end of observation
     until = pl.col("observed_until")
-    at_therapy = pl.lit(False)
-    cases: list[tuple[pl.Expr, str, str, str]] = []
-    if cfg.censor_at_new_therapy:
-        cases.append((pl.col("therapy_date") == until, "Start of new therapy", "new_therapy", "therapy"))
-    if cfg.hsct == "censor":
-        cases.append((pl.col("hsct_date") == until, "HSCT", "hsct", "hsct"))
-    for condition, *_ in cases:
-        at_therapy = at_therapy | condition.fill_null(False)
-
-    def pick(column: str, window: pl.Expr) -> pl.Expr:
-        expr = None
-        for condition, description, kind, name in cases:
-            value = {"description": pl.lit(description), "srcdom": pl.lit(kind)}.get(
-                column, pl.col(f"{name}_{column}")
-            )
-            expr = (pl.when(condition) if expr is None else expr.when(condition)).then(value)
-        return window if expr is None else expr.otherwise(window)
-
     alive = last_alive.lazy().select("subject_id", "alive_date", "alive_is_end", "alive_line", "alive_kind", "alive_imputed")
     ends = ends.join(alive, on="subject_id", how="left")
-    end_of_observation = source(
-        ends.filter(at_therapy | (pl.col("alive_date") > until)),
-        description=pick("description", pl.lit(f"End of the {cfg.window_days}-day follow-up window")),
-        date=until,
-        srcdom=pick("srcdom", pl.lit("infusion")),
-        srcseq=pick("line", pl.col("infusion_line")),
-        imputed=pick("imputed", pl.lit(False)),
-        priority=1,
+    censors = []
+    for enabled, name, kind, description, priority in (
+        (cfg.censor_at_new_therapy, "therapy", "new_therapy", "Start of new therapy", _AT_NEW_THERAPY),
+        (cfg.hsct == "censor", "hsct", "hsct", "HSCT", _AT_HSCT),
+    ):
+        if enabled:
+            censors.append(
+                source(
+                    ends.filter(pl.col(f"{name}_date") == until),
+                    description=description,
+                    date=until,
+                    srcdom=kind,
+                    srcseq=pl.col(f"{name}_line"),
+                    imputed=pl.col(f"{name}_imputed"),
+                    priority=priority,
+                )
+            )
+    censors.append(
+        source(
+            ends.filter((pl.col("window_end") == until) & (pl.col("alive_date") > until)),
+            description=f"End of the {cfg.window_days}-day follow-up window",
+            date=until,
+            srcdom="infusion",
+            srcseq=pl.col("infusion_line"),
+            imputed=pl.lit(False),
+            priority=_AT_WINDOW_END,
+        )
     )
     alive_in = ends.filter(pl.col("alive_date") <= until)
-    alive_date = source(
-        alive_in.filter(~pl.col("alive_is_end")),
-        description="Last known alive",
-        date=pl.col("alive_date"),
-        srcdom=pl.col("alive_kind"),
-        srcseq=pl.col("alive_line"),
-        imputed=pl.col("alive_imputed"),
-        priority=2,
+    censors.append(
+        source(
+            alive_in.filter(~pl.col("alive_is_end")),
+            description="Last known alive",
+            date=pl.col("alive_date"),
+            srcdom=pl.col("alive_kind"),
+            srcseq=pl.col("alive_line"),
+            imputed=pl.col("alive_imputed"),
+            priority=_AT_LAST_ALIVE,
+        )
     )
-    alive_end = source(
-        alive_in.filter(pl.col("alive_is_end")),
-        description="Last known alive (AE end date)",
-        date=pl.col("alive_date"),
-        srcdom=pl.col("alive_kind"),
-        srcseq=pl.col("alive_line"),
-        imputed=pl.lit(False),
-        priority=3,
+    censors.append(
+        source(
+            alive_in.filter(pl.col("alive_is_end")),
+            description="Last known alive (AE end date)",
+            date=pl.col("alive_date"),
+            srcdom=pl.col("alive_kind"),
+            srcseq=pl.col("alive_line"),
+            imputed=pl.lit(False),
+            priority=_AT_LAST_ALIVE_END,
+        )
     )
-    start, *sources = pl.collect_all(
-        [start, *events, end_of_observation, alive_date, alive_end], engine=tte._ENGINE
-    )
+    start, *sources = pl.collect_all([start, *events, *censors], engine=tte._ENGINE)
     n = len(events)
     return CompetingRisks(Parameter(cfg.paramcd, "", start, sources[:n], sources[n:]), status)
 
