@@ -147,3 +147,20 @@ def test_bad_values_name_the_column_and_row():
 
 def test_a_single_group_has_no_test():
     assert gray_test(np.array([1.0, 2.0]), np.array([1, 2]), np.array([0, 0]), 1) == (None, 0, None)
+
+
+@pytest.mark.parametrize("code", GRAY.get_column("case").unique(maintain_order=True).to_list())
+def test_summary_by_group_agrees_with_cmprsk_curves_per_group(code):
+    case = _case(code).with_row_index("n").with_columns(pl.format("S{}", "n").alias("USUBJID"))
+    groups = case.select(pl.col("USUBJID").alias("subject_id"), "group")
+    marks = (1, 3, 6, 12, 24)
+    out = cuminc_summary(case, groups=groups, landmarks_months=marks)
+    want = pl.read_csv(FIXTURES / "group_expected.csv", schema_overrides={"group": pl.String}).filter(
+        pl.col("case") == code
+    )
+    for (group, cause), rows in want.group_by(["group", "cause"], maintain_order=True):
+        name = {1: "relapse", 2: "nrm"}[cause]
+        got = out.filter((pl.col("group") == group) & (pl.col("cause") == name)).sort("time_months")
+        assert got["N"][0] == case.filter(pl.col("group") == group).height
+        for column in ("estimate", "variance"):
+            _close(got[column].cast(pl.Float64).fill_null(math.nan).to_numpy(), rows.sort("time")[column])
