@@ -13,9 +13,8 @@ from cart19.engine.km import KM_COLUMNS, km_followup, km_summary
 
 FIXTURES = Path(__file__).parent / "fixtures" / "km"
 INPUT = pl.read_csv(FIXTURES / "km_input.csv", schema_overrides={"AVAL": pl.Float64})
-EXPECTED = pl.read_csv(
-    FIXTURES / "km_followup.csv", schema_overrides=dict.fromkeys(("followup_median", "followup_lower", "followup_upper"), pl.Float64)
-)
+FOLLOWUP = ("followup_median", "followup_lower", "followup_upper")
+EXPECTED = pl.read_csv(FIXTURES / "km_followup.csv", schema_overrides=dict.fromkeys(FOLLOWUP, pl.Float64))
 
 
 def _same(got: float | None, want: float | None) -> bool:

@@ -172,7 +172,8 @@ def test_from_the_infusion_every_infused_subject_is_followed():
 def test_the_dataset_is_readable_by_km():
     from conftest import run_cli
 
-    frame = cir_dataset(events_frame(PD_AFTER_CR + timeline(INFUSION, ("assessment", "2024-01-29", "CR"), subject="S2")))
+    second = timeline(INFUSION, ("assessment", "2024-01-29", "CR"), subject="S2")
+    frame = cir_dataset(events_frame(PD_AFTER_CR + second))
     result = run_cli("km", "-", input=frame.write_csv())
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[1].startswith("CIR,2,1,1,")

@@ -316,8 +316,9 @@ def _validate(dataset: pl.DataFrame, causes: Mapping[int, str]) -> pl.DataFrame:
         pl.col("EVENT").cast(pl.Float64, strict=False),
     )
     allowed = [0.0, *(float(c) for c in causes)]
+    aval = pl.col("AVAL")
     checks = (
-        ("AVAL", pl.col("AVAL").is_null() | ~pl.col("AVAL").is_finite() | (pl.col("AVAL") < 0), "a number of days >= 0"),
+        ("AVAL", aval.is_null() | ~aval.is_finite() | (aval < 0), "a number of days >= 0"),
         ("EVENT", pl.col("EVENT").is_null() | ~pl.col("EVENT").is_in(allowed), f"one of {[int(a) for a in allowed]}"),
     )
     for column, bad, what in checks:

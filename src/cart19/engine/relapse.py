@@ -181,7 +181,9 @@ def cir_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Confi
     # it is never after the last known alive date; the window end only when a record is dated
     # after it), else at the last known alive date; all on or before the end of observation
     until = pl.col("observed_until")
-    alive = last_alive.lazy().select("subject_id", "alive_date", "alive_is_end", "alive_line", "alive_kind", "alive_imputed")
+    alive = last_alive.lazy().select(
+        "subject_id", "alive_date", "alive_is_end", "alive_line", "alive_kind", "alive_imputed"
+    )
     ends = ends.join(alive, on="subject_id", how="left")
     censors = []
     for enabled, name, kind, description, priority in (
