@@ -212,3 +212,23 @@ def test_the_two_incidences_and_the_event_free_probability_add_up_to_one(data):
     nrm, _ = cif_at(cif_curve(time, status, 2), times)
     free, _, _ = km_at(km_curve(time, (status != 0).astype(float)), times)
     assert np.allclose(relapse + nrm + free, 1.0, atol=1e-12)
+
+
+def test_the_example_trial_matches_its_readme_table():
+    from pathlib import Path
+
+    from cart19.io.read import read_events
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    text = (examples / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Expected relapse incidence dataset", 1)[1].split("\n## ", 1)[0]
+    expected = [
+        tuple(c.strip() for c in line.strip().strip("|").split("|"))[:5]
+        for line in section.splitlines()
+        if line.startswith("| CART19-")
+    ]
+    out = cir_dataset(read_events(examples / "events.csv").events)
+    got = [(r[0], str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in out.select(
+        "USUBJID", "STARTDT", "ADT", "AVAL", "EVENT").rows()]  # fmt: skip
+    assert len(expected) == 7
+    assert got == expected
