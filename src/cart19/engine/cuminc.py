@@ -34,10 +34,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
-
 import numpy as np
 import polars as pl
+
+from cart19.engine.km import _z
 
 __all__ = [
     "CAUSES",
@@ -169,7 +169,7 @@ def cif_limits(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The log(-log) pointwise limits ``F ** exp(±z sqrt(var) / (F log F))``; NaN where ``F``
     is 0, 1 or NaN."""
-    z = NormalDist().inv_cdf(1.0 - (1.0 - confidence_level) / 2.0)
+    z = _z(confidence_level)
     f = np.where((estimate > 0) & (estimate < 1), estimate, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         shift = z * np.sqrt(variance) / (f * np.log(f))  # negative: log F < 0

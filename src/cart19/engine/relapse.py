@@ -75,7 +75,7 @@ _DATE, _EVENT = pl.col("date"), pl.col("event")
 
 # the sources' priorities (the tie order on one date): events, then censorings
 _RELAPSE_RECORD, _PD, _DISEASE_DEATH, _OTHER_DEATH, _HSCT = 1, 2, 3, 4, 5
-_AT_NEW_THERAPY, _AT_HSCT, _AT_WINDOW_END, _AT_LAST_ALIVE, _AT_LAST_ALIVE_END = 1, 2, 3, 4, 5
+_AT_NEW_THERAPY, _AT_HSCT, _AT_WINDOW_END, _AT_LAST_ALIVE = 1, 2, 3, 4  # (an AE end date: 5)
 
 
 @dataclass(frozen=True)
@@ -214,28 +214,7 @@ def cir_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Confi
         )
     )
     alive_in = ends.filter(pl.col("alive_date") <= until)
-    censors.append(
-        source(
-            alive_in.filter(~pl.col("alive_is_end")),
-            description="Last known alive",
-            date=pl.col("alive_date"),
-            srcdom=pl.col("alive_kind"),
-            srcseq=pl.col("alive_line"),
-            imputed=pl.col("alive_imputed"),
-            priority=_AT_LAST_ALIVE,
-        )
-    )
-    censors.append(
-        source(
-            alive_in.filter(pl.col("alive_is_end")),
-            description="Last known alive (AE end date)",
-            date=pl.col("alive_date"),
-            srcdom=pl.col("alive_kind"),
-            srcseq=pl.col("alive_line"),
-            imputed=pl.lit(False),
-            priority=_AT_LAST_ALIVE_END,
-        )
-    )
+    censors += tte.last_alive_sources(alive_in, priority=_AT_LAST_ALIVE)
     start, *sources = pl.collect_all([start, *events, *censors], engine=tte._ENGINE)
     n = len(events)
     return CompetingRisks(Parameter(cfg.paramcd, "", start, sources[:n], sources[n:]), status)

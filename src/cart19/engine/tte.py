@@ -467,29 +467,25 @@ def os_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Config
         imputed=pl.lit(False),
         priority=1,
     )
-    alive_dates = source(
-        alive.filter(in_window & ~pl.col("alive_is_end")),
-        description="Last known alive",
-        date=pl.col("alive_date"),
-        srcdom=pl.col("alive_kind"),
-        srcseq=pl.col("alive_line"),
-        imputed=pl.col("alive_imputed"),
-        priority=2,
-    )
-    alive_ends = source(
-        alive.filter(in_window & pl.col("alive_is_end")),
-        description="Last known alive (AE end date)",
-        date=pl.col("alive_date"),
-        srcdom=pl.col("alive_kind"),
-        srcseq=pl.col("alive_line"),
-        imputed=pl.lit(False),
-        priority=3,
-    )
     starts = population.select("subject_id", "startdt")
     starts, death, *censors = pl.collect_all(
-        [starts, death, window_end_censor, alive_dates, alive_ends], engine=_ENGINE
+        [starts, death, window_end_censor, *last_alive_sources(alive.filter(in_window), priority=2)], engine=_ENGINE
     )
     return Parameter(cfg.paramcd, cfg.param, starts, [death], censors)
+
+
+def last_alive_sources(alive: Frame, *, priority: int) -> list[Frame]:
+    """The censorings at the last known alive date of the subjects of ``alive`` (rows of
+    :func:`_study`'s ``last_alive``): a record's ``date`` (``priority``) or an AE's ``end_date``
+    (``priority + 1``, so a record's date comes first on one day), naming that record."""
+    is_end = pl.col("alive_is_end")
+    named = {"date": pl.col("alive_date"), "srcdom": pl.col("alive_kind"), "srcseq": pl.col("alive_line")}
+    return [
+        source(alive.filter(~is_end), description="Last known alive", imputed=pl.col("alive_imputed"),
+               priority=priority, **named),
+        source(alive.filter(is_end), description="Last known alive (AE end date)", imputed=pl.lit(False),
+               priority=priority + 1, **named),
+    ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -1045,6 +1041,7 @@ __all__ = [
     "efs_failures",
     "efs_parameters",
     "follow_up",
+    "last_alive_sources",
     "os_parameter",
     "rfs_parameter",
     "source",
