@@ -7,8 +7,8 @@ For each size it writes a synthetic trial with `cart19 simulate` (cached under
 benchmarks/data/), then runs, each in a fresh process:
 
 * the physical limit: `python -c "import polars; polars.read_csv(FILE, infer_schema=False)"`;
-* every command of `_commands` below on the file (validate, derive, teae, check-dlt, response, adam,
-  tables, ...), and `km` on derive's output;
+* every command of `_commands` below on the file (validate, derive, teae, check-dlt, response, cuminc,
+  adam, tables, ...), and `km` on derive's output;
 * start-up: `python -c pass`, `cart19 --help`, and `cart19 derive examples/events.csv`.
 
 It reports wall time (best of --repeat), the ratio to the bare read of the same file, and the
@@ -103,6 +103,8 @@ def _commands(path: Path, adtte: Path) -> list[tuple[str, list[str], Path | None
         ("adam (json)", [*CART19, "adam", str(path), "-o", str(adtte.with_name(f"{adtte.stem}-adam")), "--format",
                          "json"], None),
         ("tables", [*CART19, "tables", str(path), "-o", str(DATA / f"tables-{path.stem}.rtf"), "-q"], None),
+        ("cuminc", [*CART19, "cuminc", str(path), "--format", "csv"], None),
+        ("cuminc --dataset", [*CART19, "cuminc", str(path), "--dataset", "--format", "csv"], None),
     ]
 
 

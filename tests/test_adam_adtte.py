@@ -65,7 +65,7 @@ def test_derivations_name_the_rule_and_follow_the_configuration():
     assert "EFS: first of treatment failure dated at the start (day 1), relapse, death within 180 days" in paramcd
     assert "OS: death of any cause within 730 days" in paramcd
     assert paramcd.endswith("docs/endpoints.md")
-    assert meta.variable("PARAMN").derivation.endswith("1 OS, 2 EFS, 3 EFSS1, 4 EFSS2, 5 EFSS3, 6 DOR")
+    assert meta.variable("PARAMN").derivation.endswith("1 OS, 2 EFS, 3 EFSS1, 4 EFSS2, 5 EFSS3, 6 DOR, 7 RFS")
     assert frame.get_column("STUDYID").unique().to_list() == ["TRIAL-9"]
 
 

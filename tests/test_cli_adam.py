@@ -32,7 +32,7 @@ def test_writes_adtte_and_define_into_the_folder(write_csv, tmp_path, fmt, name)
     assert result.stdout.splitlines() == [str(out / name), str(out / "define.json")]
     definition = json.loads((out / "define.json").read_text(encoding="utf-8"))
     assert definition["studyid"] == "CART19"
-    assert [(d["name"], d["records"]) for d in definition["datasets"]] == [("ADTTE", 11)]
+    assert [(d["name"], d["records"]) for d in definition["datasets"]] == [("ADTTE", 12)]  # S1: OS + 4 EFS; S2: OS + 4 EFS + DOR + RFS
 
 
 def test_the_xpt_holds_the_derived_rows_and_the_creation_time_is_the_latest_date(write_csv, tmp_path):

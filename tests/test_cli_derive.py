@@ -31,10 +31,11 @@ def test_csv_on_standard_output_follows_the_column_contract(write_csv):
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == CONTRACT_HEADER
-    assert len(lines) == 1 + 6 + 5  # P1: OS, EFS x4, DOR; P2: OS, EFS x4
+    assert len(lines) == 1 + 7 + 5  # P1: OS, EFS x4, DOR, RFS; P2: OS, EFS x4
     assert lines[1] == "P1,OS,Overall Survival (days),2024-01-01,2024-06-01,153,DAYS,0,Death (disease),,death,5,D"
     assert lines[6] == "P1,DOR,Duration of Remission (days),2024-01-29,2024-05-01,94,DAYS,0,Relapse (hematologic),,relapse,4,"
-    assert lines[7] == "P2,OS,Overall Survival (days),2024-01-01,2024-07-01,183,DAYS,1,,Last known alive,contact,9,"
+    assert lines[7] == "P1,RFS,Relapse-Free Survival (days),2024-01-29,2024-05-01,94,DAYS,0,Relapse (hematologic),,relapse,4,"
+    assert lines[8] == "P2,OS,Overall Survival (days),2024-01-01,2024-07-01,183,DAYS,1,,Last known alive,contact,9,"
     assert "without an infusion" in result.stderr
 
 
@@ -42,7 +43,7 @@ def test_json_lines_have_one_object_per_row(write_csv):
     result = run_cli("derive", write_csv(ROWS), "--format", "json")
     assert result.exit_code == 0, result.stderr
     objects = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(objects) == 11
+    assert len(objects) == 12
     assert list(objects[0]) == list(ADTTE_COLUMNS)
     assert objects[2] == {
         "USUBJID": "P1", "PARAMCD": "EFSS1", "PARAM": "Event-Free Survival, Failure at Actual Date (days)",
@@ -58,7 +59,7 @@ def test_output_file_format_follows_its_extension(write_csv, tmp_path):
     assert result.stdout == ""
     frame = pl.read_parquet(target)
     assert tuple(frame.columns) == ADTTE_COLUMNS
-    assert frame.height == 11
+    assert frame.height == 12
     assert frame.filter(pl.col("USUBJID") == "P2", pl.col("PARAMCD") == "EFSS1").row(0, named=True)["AVAL"] == 57
 
 
@@ -75,7 +76,7 @@ def test_terminal_shows_a_summary_per_parameter_and_where_the_dataset_went(write
     target = tmp_path / "adtte.csv"
     result = run_cli("derive", write_csv(ROWS), "-o", target, env={"CART19_FORCE_TERMINAL": "1", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.stderr
-    for code in ("OS", "EFS", "EFSS1", "EFSS2", "EFSS3", "DOR"):
+    for code in ("OS", "EFS", "EFSS1", "EFSS2", "EFSS3", "DOR", "RFS"):
         assert code in result.stdout
     assert "written to" in result.stdout and "adtte.csv" in result.stdout.replace("\n", "")
     assert target.read_text().splitlines()[0] == CONTRACT_HEADER

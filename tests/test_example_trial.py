@@ -15,7 +15,7 @@ from cart19.model import ASSESSMENT_RESULTS, DEATH_CAUSES, EVENT_KINDS, RELAPSE_
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EVENTS = EXAMPLES / "events.csv"
-PARAMS = ("OS", "EFS", "EFSS1", "EFSS2", "EFSS3", "DOR")
+PARAMS = ("OS", "EFS", "EFSS1", "EFSS2", "EFSS3", "DOR", "RFS")
 _CELL = re.compile(r"^(?:from (?P<start>\d{4}-\d{2}-\d{2}): )?(?P<flag>[EC]) (?P<adt>\d{4}-\d{2}-\d{2}) \((?P<aval>\d+)\)")
 
 
@@ -26,7 +26,7 @@ def _expected_table() -> dict[tuple[str, str], dict]:
     expected: dict[tuple[str, str], dict] = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 8 or not cells[0].startswith("CART19-"):
+        if len(cells) != 2 + len(PARAMS) or not cells[0].startswith("CART19-"):
             continue
         subject, infusion = cells[0], cells[1]
         for paramcd, cell in zip(PARAMS, cells[2:], strict=True):
@@ -65,7 +65,7 @@ def _adtte(config=None) -> dict[tuple[str, str], dict]:
 
 
 def test_readme_table_is_complete_and_consistent() -> None:
-    assert len(EXPECTED) == 14 * 5 + 8  # OS and four EFS rows per infused subject, 8 DOR rows
+    assert len(EXPECTED) == 14 * 5 + 8 + 7  # OS and four EFS rows per infused subject, 8 DOR rows, 7 RFS rows
     for (subject, paramcd), row in EXPECTED.items():
         start = dt.date.fromisoformat(row["STARTDT"])
         adt = dt.date.fromisoformat(row["ADT"])

@@ -205,9 +205,10 @@ def test_example_tables_read_back_with_the_hand_worked_figures(example_files, fm
         "Cytokine release syndrome", "Acute graft versus host disease", "Neutrophil count decreased"
     ]
     assert tte.rows[0][1:] == ["OS\n(N = 14)", "EFS\n(N = 14)", "EFSS1\n(N = 14)", "EFSS2\n(N = 14)",
-                               "EFSS3\n(N = 14)", "DOR\n(N = 8)"]  # fmt: skip
+                               "EFSS3\n(N = 14)", "DOR\n(N = 8)", "RFS\n(N = 7)"]  # fmt: skip
     assert tte.cell("Events, n (%)", 1) == "7 (50.0)" and tte.cell("Events, n (%)", 2) == "9 (64.3)"
     assert tte.cell("Events, n (%)", 6) == "3 (37.5)"
+    assert tte.cell("Events, n (%)", 7) == "3 (42.9)"  # RFS: 003, 004, 005 of 7 (examples/README.md)
     assert tte.cell("Median, days (95% CI)", 1).startswith("281 (")
     assert tte.cell("Median, days (95% CI)", 6).startswith("NE (")  # DOR: S never falls to 0.5
     assert tte.cell("Estimate at 6 months, % (95% CI)", 1).startswith("85.1 (")

@@ -99,6 +99,7 @@ def test_output_columns_types_and_order_follow_the_contract():
     assert out.select("USUBJID", "PARAMCD").rows() == [
         ("A7", "OS"), ("A7", "EFS"), ("A7", "EFSS1"), ("A7", "EFSS2"), ("A7", "EFSS3"), ("A7", "DOR"),
         ("S10", "OS"), ("S10", "EFS"), ("S10", "EFSS1"), ("S10", "EFSS2"), ("S10", "EFSS3"), ("S10", "DOR"),
+        ("S10", "RFS"),
         ("S2", "OS"), ("S2", "EFS"), ("S2", "EFSS1"), ("S2", "EFSS2"), ("S2", "EFSS3"),
     ]
     assert set(out.get_column("AVALU")) == {"DAYS"}

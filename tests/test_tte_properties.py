@@ -108,6 +108,7 @@ def test_no_date_falls_after_its_window_end(data):
     window = (
         pl.when(pl.col("PARAMCD") == "OS").then(CONFIG.os.window_days)
         .when(pl.col("PARAMCD") == "DOR").then(CONFIG.dor.window_days)
+        .when(pl.col("PARAMCD") == "RFS").then(CONFIG.rfs.window_days)
         .otherwise(CONFIG.efs.window_days)
     )
     late = out.filter(pl.col("ADT") > pl.col("infusion") + pl.duration(days=window))
@@ -117,10 +118,10 @@ def test_no_date_falls_after_its_window_end(data):
 @settings(max_examples=40, deadline=None)
 @given(trial())
 def test_every_efs_parameter_and_dor_end_on_or_before_os(data):
-    """Holds for all four EFS parameters (EFS, EFSS1, EFSS2, EFSS3) and for DOR under the default
+    """Holds for all four EFS parameters (EFS, EFSS1, EFSS2, EFSS3), DOR and RFS under the default
     configuration: each of their dates is the start date or the date of a record inside a window
-    of 365 days, while OS ends at a death (after every record), at the last record, or at a
-    730-day window end; all start at the infusion (DOR later)."""
+    of 365 days (RFS: 730 days, as OS's), while OS ends at a death (after every record), at the
+    last record, or at a 730-day window end; all start at the infusion (DOR and RFS later)."""
     out = derive_adtte(data[0], CONFIG)
     os_end = out.filter(pl.col("PARAMCD") == "OS").select("USUBJID", pl.col("ADT").alias("os_adt"))
     others = out.filter(pl.col("PARAMCD") != "OS").join(os_end, on="USUBJID", how="left")
@@ -154,6 +155,21 @@ def test_one_row_per_treated_subject_and_dor_only_for_dor_responders(data):
     therapy = set(events.filter(pl.col("event").is_in(["new_therapy", "hsct"])).get_column("subject_id"))
     # without any next therapy, every responder (after the infusion, in the window) has a DOR row
     assert set(responders) - therapy <= set(dor.get_column("USUBJID"))
+    # RFS: one row per subject with a remission (CR/CRh/CRi) after the infusion, in its window
+    remitters = (
+        events.join(_anchors(events).rename({"USUBJID": "subject_id"}), on="subject_id")
+        .filter(
+            (pl.col("event") == "assessment")
+            & pl.col("result").is_in(["CR", "CRh", "CRi"])
+            & (pl.col("date") > pl.col("infusion"))
+            & (pl.col("date") <= pl.col("infusion") + pl.duration(days=CONFIG.rfs.window_days))
+        )
+        .get_column("subject_id")
+    )
+    rfs = out.filter(pl.col("PARAMCD") == "RFS")
+    assert rfs.height == rfs.get_column("USUBJID").n_unique()
+    assert set(rfs.get_column("USUBJID")) <= set(remitters)
+    assert set(remitters) - therapy <= set(rfs.get_column("USUBJID"))
 
 
 def test_a_file_sorted_by_subject_and_the_same_records_shuffled_give_the_same_adtte(tmp_path):

@@ -157,6 +157,39 @@ class DORConfig(_Section):
         return value
 
 
+class RFSConfig(DORConfig):
+    """RFS: from the first remission to relapse, PD or death of any cause (efficacy.md, RFS).
+
+    The rules of DOR with other data: the population is the ``remission`` set, every death is
+    an event, and the window is 730 days. Censoring as DOR (new therapy; HSCT only when
+    ``censor_at_hsct``)."""
+
+    paramcd: str = "RFS"
+    param: str = "Relapse-Free Survival (days)"
+    window_days: Days = 730
+    response_set: ResponseSetName = "remission"
+    event_death_causes: tuple[str, ...] = DEATH_CAUSES
+
+
+class CumincConfig(_Section):
+    """Cumulative incidence of relapse and non-relapse mortality (efficacy.md, CIR and NRM)."""
+
+    paramcd: str = "CIR"
+    #: ``remission``: subjects in remission, from the first remission (as RFS);
+    #: ``infusion``: every infused subject, from the infusion.
+    origin: Literal["remission", "infusion"] = "remission"
+    window_days: Days = 730
+    #: The results that make the remission population (``origin = "remission"``).
+    response_set: ResponseSetName = "remission"
+    #: A death of disease with no earlier relapse is a relapse (status 1); else NRM (status 2).
+    disease_death_as_relapse: bool = True
+    #: Censor at the start of ``new_therapy`` when it comes before relapse or death.
+    censor_at_new_therapy: bool = True
+    #: An ``hsct`` after the start: ``ignore``d, ``censor``s at its date, or a ``competing``
+    #: event (status 2) at its date.
+    hsct: Literal["ignore", "censor", "competing"] = "ignore"
+
+
 class TEAEConfig(_Section):
     """TEAE: onset on or after the infusion and within the window (endpoints.md, TEAE)."""
 
@@ -371,6 +404,8 @@ class Config(_Section):
     os: OSConfig = OSConfig()
     efs: EFSConfig = EFSConfig()
     dor: DORConfig = DORConfig()
+    rfs: RFSConfig = RFSConfig()
+    cuminc: CumincConfig = CumincConfig()
     teae: TEAEConfig = TEAEConfig()
     dlt: DLTConfig = DLTConfig()
     stopping_rule: StoppingRule = StoppingRule()

@@ -20,9 +20,9 @@ app = typer.Typer(
     help=(
         "Derive the endpoints of a donor-derived CD19 CAR-T trial in R/R B-ALL from one file of "
         "patient event timelines: DLT, TEAE incidence, OS, EFS (primary + 3 sensitivity "
-        "analyses) and DOR as an ADaM ADTTE dataset. The rules, and the configuration keys that "
-        "change them, are explained in docs/endpoints.md and the other pages of docs/ in the cart19 "
-        "source.\n\n"
+        "analyses), DOR and RFS as an ADaM ADTTE dataset, response rates with MRD, and the "
+        "cumulative incidence of relapse. The rules, and the configuration keys that change them, "
+        "are explained in docs/endpoints.md and the other pages of docs/ in the cart19 source.\n\n"
         "Example:  cart19 derive examples/events.csv -o adtte.csv"
     ),
     no_args_is_help=True,
@@ -39,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "adam",
     "km",
     "response",
+    "cuminc",
     "teae",
     "check_dlt",
     "simulate",

@@ -1,4 +1,4 @@
-"""``cart19 derive``: the time-to-event dataset (OS, EFS, EFSS1-3, DOR), ADaM ADTTE style.
+"""``cart19 derive``: the time-to-event dataset (OS, EFS, EFSS1-3, DOR, RFS), ADaM ADTTE style.
 
 A thin layer: read and validate (``load_inputs``), derive (:func:`cart19.engine.tte.derive_adtte`),
 write (``write_frame``). On a terminal it shows a Kaplan-Meier summary per parameter instead of
@@ -34,19 +34,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from cart19.config import Config
 
-HELP = """The time-to-event dataset: OS, EFS (primary), EFSS1-3 (sensitivity) and DOR.
+HELP = """The time-to-event dataset: OS, EFS (primary), EFSS1-3 (sensitivity), DOR and RFS.
 
 One row per treated subject and parameter with the columns
 USUBJID,PARAMCD,PARAM,STARTDT,ADT,AVAL,AVALU,CNSR,EVNTDESC,CNSDTDSC,SRCDOM,SRCSEQ,ADTF
 (AVAL in days, CNSR 0 = event, 1 = censored; SRCDOM/SRCSEQ name the event kind and input line
-each date came from; ADTF = D where that date was imputed). The rules are in docs/endpoints.md and
-the configuration (`cart19 config`).
+each date came from; ADTF = D where that date was imputed). PARAMCD is OS, EFS, EFSS1, EFSS2,
+EFSS3, DOR or RFS (relapse-free survival from the first remission), in that order per subject.
+The rules are in docs/endpoints.md, docs/relapse.md and the configuration (`cart19 config`).
 
 When standard output is a terminal, a summary per parameter is shown (N, events, censored,
-Kaplan-Meier median with 95% CI, 6/12/24-month estimates); the dataset itself goes to -o FILE
+Kaplan-Meier median with 95% CI, 6/12/24-month estimates, median follow-up by reverse
+Kaplan-Meier; OS's is the trial's median follow-up); the dataset itself goes to -o FILE
 or, when piped or with --format, to standard output.
 
 Examples:
+
+\b
   cart19 derive examples/events.csv -o adtte.csv
   cart19 derive examples/events.csv --cutoff 2025-06-30 --format json > adtte.jsonl
   cart19 derive examples/events.csv | cart19 km -
@@ -66,7 +70,15 @@ def summary_table(adtte: pl.DataFrame, config: Config):  # -> rich Table
         confidence_level=config.km.confidence_level,
     )
     level = f"{config.km.confidence_level:.0%}"
-    return km_table(summary, title=f"Time-to-event endpoints (Kaplan-Meier, {level} CIs)")
+    table = km_table(summary, title=f"Time-to-event endpoints (Kaplan-Meier, {level} CIs)")
+    overall = summary.filter(summary.get_column("PARAMCD") == config.os.paramcd)
+    if overall.height:
+        first = overall.row(0, named=True)
+        median, low, high = (first[c] for c in ("followup_median", "followup_lower", "followup_upper"))
+        shown = "not reached" if median is None else f"{median:g} days"
+        limits = ", ".join("NR" if v is None else f"{v:g}" for v in (low, high))
+        table.caption = f"Median follow-up of the trial (OS, reverse Kaplan-Meier): {shown} ({level} CI {limits})"
+    return table
 
 
 def _show_summary(env: Env, adtte: pl.DataFrame, config: Config, output: Path | None) -> None:
@@ -103,7 +115,7 @@ def register(app: typer.Typer) -> None:
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
-        with env.progress("Deriving OS, EFS and DOR"):
+        with env.progress("Deriving OS, EFS, DOR and RFS"):
             adtte = derive_adtte(inputs.events, inputs.config, inputs.subjects)
         if chosen is not Format.table:  # resolve_format never gives table with -o
             write_frame(adtte, chosen, output, env, excel_safe=excel_safe)

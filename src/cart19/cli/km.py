@@ -28,7 +28,9 @@ HELP = """Kaplan-Meier summary of an ADTTE-shaped table (columns PARAMCD, AVAL i
 
 Per parameter: N, events, censored, the median with its 95% CI (Brookmeyer-Crowley, log-log),
 and the estimate with its 95% CI (Greenwood, log-log) at 6, 12 and 24 months (a month is
-30.4375 days). The numbers are R's survfit(conf.type = "log-log"). Reads the output of
+30.4375 days), then the median follow-up with its 95% CI by the reverse Kaplan-Meier method
+(columns followup_median, followup_lower, followup_upper, in days). The numbers are R's
+survfit(conf.type = "log-log"). Reads the output of
 `cart19 derive`, or an ADTTE made by SAS or R (CSV or Parquet; other columns are ignored).
 
 Example:  cart19 derive examples/events.csv | cart19 km -
@@ -124,6 +126,7 @@ def km_table(summary: pl.DataFrame, title: str = "Kaplan-Meier summary") -> Tabl
     landmarks = [m for m in summary.get_column("time_months").unique(maintain_order=True).to_list() if m is not None]
     for months in landmarks:
         table.add_column(f"{months:g} mo (95% CI)", justify="right")
+    table.add_column("median follow-up, days (95% CI)", justify="right")
     for (code,), rows in summary.group_by(["PARAMCD"], maintain_order=True):
         first = rows.row(0, named=True)
         median = f"{_fmt(first['median'])} ({_fmt(first['median_lower'])}, {_fmt(first['median_upper'])})"
@@ -135,6 +138,9 @@ def km_table(summary: pl.DataFrame, title: str = "Kaplan-Meier summary") -> Tabl
                 cells.append("—")
             else:
                 cells.append(f"{r['survival']:.3f} ({_fmt(r['survival_lower'], 3)}, {_fmt(r['survival_upper'], 3)})")
+        cells.append(
+            f"{_fmt(first['followup_median'])} ({_fmt(first['followup_lower'])}, {_fmt(first['followup_upper'])})"
+        )
         table.add_row(*cells)
     return table
 

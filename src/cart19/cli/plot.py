@@ -118,7 +118,7 @@ def register(app: typer.Typer) -> None:
         output: ImageOutOpt,
         param: Annotated[
             list[str] | None,
-            typer.Option("--param", "-p", help="Parameter to draw (repeatable): OS, EFS, EFSS1, EFSS2, EFSS3, DOR. "
+            typer.Option("--param", "-p", help="Parameter to draw (repeatable): OS, EFS, EFSS1, EFSS2, EFSS3, DOR, RFS. "
                          "Default: OS EFS DOR.", metavar="PARAMCD"),  # fmt: skip
         ] = None,
         cutoff: CutoffOpt = None,

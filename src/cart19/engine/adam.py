@@ -26,7 +26,7 @@ ADTTE_LABEL = "Time-to-Event Analysis Dataset"
 
 def _parameters(config: Config) -> list[tuple[str, str]]:
     """(PARAMCD, its rule in one phrase), in the order ``derive`` writes the parameters."""
-    os_, efs, dor = config.os, config.efs, config.dor
+    os_, efs, dor, rfs = config.os, config.efs, config.dor, config.rfs
     failure = {
         "start": "treatment failure dated at the start (day 1)",
         "actual": "treatment failure at its actual date",
@@ -40,6 +40,9 @@ def _parameters(config: Config) -> list[tuple[str, str]]:
                       "censored at the last adequate assessment") for p in efs.parameters),
         (dor.paramcd, f"from the first {dor.response_set} result: relapse, PD or death of "
                       f"{'/'.join(dor.event_death_causes)} within {dor.window_days} days, else censored at the last "
+                      "adequate assessment"),
+        (rfs.paramcd, f"from the first {rfs.response_set} result: relapse, PD or death of "
+                      f"{'/'.join(rfs.event_death_causes)} within {rfs.window_days} days, else censored at the last "
                       "adequate assessment"),
     ]  # fmt: skip
 
@@ -55,10 +58,10 @@ def adtte_variables(config: Config) -> tuple[Variable, ...]:
         Variable("USUBJID", "Unique Subject Identifier", "string",
                  "Input subject_id of a treated subject (one with an infusion record)", key=1),
         Variable("PARAMCD", "Parameter Code", "string", f"{rules}; {doc}", key=2),
-        Variable("PARAM", "Parameter", "string", "Configuration os.param, efs.parameters[].param, dor.param"),
+        Variable("PARAM", "Parameter", "string", "Configuration os.param, efs.parameters[].param, dor.param, rfs.param"),
         Variable("PARAMN", "Parameter (N)", "integer", f"Place of PARAMCD in the configured order: {order}"),
         Variable("STARTDT", "Time to Event Origin Date for Subject", "date",
-                 f"Date of the first origin_event record (infusion by default); DOR: first response; {doc}"),
+                 f"Date of the first origin_event record (infusion by default); DOR: first response; RFS: first remission; {doc}"),
         Variable("ADT", "Analysis Date", "date",
                  f"Date of the chosen event (earliest) or, without one, censoring (latest), per PARAMCD; {doc}"),
         Variable("AVAL", "Analysis Value", "integer", "ADT - STARTDT + 1 (days)"),

@@ -57,6 +57,7 @@ __all__ = [
     "KNOWN_PARAMCD_ORDER",
     "KMCurve",
     "km_curve",
+    "km_followup",
     "km_quantile",
     "km_at",
     "km_summary",
@@ -76,6 +77,10 @@ KM_COLUMNS: tuple[str, ...] = (
     "survival",
     "survival_lower",
     "survival_upper",
+    # after the contract's columns: the median follow-up (reverse Kaplan-Meier), in days
+    "followup_median",
+    "followup_lower",
+    "followup_upper",
 )
 
 KM_SCHEMA: dict[str, pl.DataType] = {
@@ -90,10 +95,13 @@ KM_SCHEMA: dict[str, pl.DataType] = {
     "survival": pl.Float64(),
     "survival_lower": pl.Float64(),
     "survival_upper": pl.Float64(),
+    "followup_median": pl.Float64(),
+    "followup_lower": pl.Float64(),
+    "followup_upper": pl.Float64(),
 }
 
 #: Parameters the derivation writes come first, in this order; any others follow by name.
-KNOWN_PARAMCD_ORDER: tuple[str, ...] = ("OS", "EFS", "EFSS1", "EFSS2", "EFSS3", "DOR")
+KNOWN_PARAMCD_ORDER: tuple[str, ...] = ("OS", "EFS", "EFSS1", "EFSS2", "EFSS3", "DOR", "RFS")
 
 #: R ``quantile.survfit``'s default ``tolerance = sqrt(.Machine$double.eps)``.
 QUANTILE_TOLERANCE: float = math.sqrt(np.finfo(np.float64).eps)
@@ -230,6 +238,18 @@ def km_quantile(
     return q(curve.surv), q(curve.lower), q(curve.upper)
 
 
+def km_followup(
+    time: np.ndarray, event: np.ndarray, *, confidence_level: float = 0.95
+) -> tuple[float | None, float | None, float | None]:
+    """The median follow-up and its CI by the reverse Kaplan-Meier method (Schemper & Smith):
+    the Kaplan-Meier median of the same times with the indicator reversed (a censoring is the
+    "event", an event is censored), as R ``survfit(Surv(AVAL, CNSR) ~ 1, conf.type =
+    "log-log")`` and ``quantile(fit, 0.5)``: ``(median, lower, upper)`` in days, None where
+    not reached."""
+    reverse = 1.0 - np.asarray(event, dtype=np.float64)
+    return km_quantile(km_curve(time, reverse, confidence_level=confidence_level), 0.5)
+
+
 def km_at(curve: KMCurve, times: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimate and CI at each of ``times`` (right-continuous). NaN after the last observed
     time; CI ``[1, 1]`` where the estimate is 1; CI NaN where it is 0."""
@@ -251,7 +271,7 @@ def km_at(curve: KMCurve, times: Sequence[float] | np.ndarray) -> tuple[np.ndarr
 
 
 def order_paramcds(codes: Sequence[str]) -> list[str]:
-    """Known codes first (OS, EFS, EFSS1, EFSS2, EFSS3, DOR), then the others by name."""
+    """Known codes first (OS, EFS, EFSS1, EFSS2, EFSS3, DOR, RFS), then the others by name."""
     distinct = set(codes)
     known = [c for c in KNOWN_PARAMCD_ORDER if c in distinct]
     return known + sorted(distinct - set(KNOWN_PARAMCD_ORDER))
@@ -319,7 +339,8 @@ def km_summary(
     days_per_month: float = 30.4375,
     confidence_level: float = 0.95,
 ) -> pl.DataFrame:
-    """The ``km --format csv`` table (cli.md): one row per parameter and landmark.
+    """The ``km --format csv`` table (cli.md): one row per parameter and landmark, then the
+    median follow-up with its CI (:func:`km_followup`, repeated on each row as the median is).
 
     ``adtte`` needs ``PARAMCD`` (text), ``AVAL`` (days, >= 0) and ``CNSR`` (0 event,
     1 censored); other columns are ignored. Parameters come in the order of
@@ -352,6 +373,7 @@ def km_summary(
         curve = km_curve(aval[s:e], event[s:e], confidence_level=confidence_level)
         n_events = int(round(float(curve.n_event.sum())))
         med, med_lo, med_hi = km_quantile(curve, 0.5)
+        follow = km_followup(aval[s:e], event[s:e], confidence_level=confidence_level)
         if marks:
             surv, lo, hi = km_at(curve, land_days)
             per_mark = [
@@ -371,6 +393,8 @@ def km_summary(
             rows["survival"].append(sv)
             rows["survival_lower"].append(sl)
             rows["survival_upper"].append(su)
+            for column, value in zip(("followup_median", "followup_lower", "followup_upper"), follow, strict=True):
+                rows[column].append(value)
     return pl.DataFrame(rows, schema=KM_SCHEMA)
 
 

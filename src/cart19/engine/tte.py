@@ -1,4 +1,4 @@
-"""Time-to-event endpoints: OS, EFS (EFS, EFSS1-3) and DOR as one ADaM ADTTE-style frame.
+"""Time-to-event endpoints: OS, EFS (EFS, EFSS1-3), DOR and RFS as one ADaM ADTTE-style frame.
 
 The shape follows admiral's ``derive_param_tte()``: an endpoint is *data*. For each parameter
 we build a population (who gets a row, and their start date), a list of **event sources** and a
@@ -66,7 +66,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from cart19.config import Config, EFSConfig, EFSParameter
+from cart19.config import Config, DORConfig, EFSConfig, EFSParameter
 from cart19.engine.common import treated_subjects
 from cart19.io.subjects import Subjects, subject_codes
 
@@ -467,29 +467,25 @@ def os_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Config
         imputed=pl.lit(False),
         priority=1,
     )
-    alive_dates = source(
-        alive.filter(in_window & ~pl.col("alive_is_end")),
-        description="Last known alive",
-        date=pl.col("alive_date"),
-        srcdom=pl.col("alive_kind"),
-        srcseq=pl.col("alive_line"),
-        imputed=pl.col("alive_imputed"),
-        priority=2,
-    )
-    alive_ends = source(
-        alive.filter(in_window & pl.col("alive_is_end")),
-        description="Last known alive (AE end date)",
-        date=pl.col("alive_date"),
-        srcdom=pl.col("alive_kind"),
-        srcseq=pl.col("alive_line"),
-        imputed=pl.lit(False),
-        priority=3,
-    )
     starts = population.select("subject_id", "startdt")
     starts, death, *censors = pl.collect_all(
-        [starts, death, window_end_censor, alive_dates, alive_ends], engine=_ENGINE
+        [starts, death, window_end_censor, *last_alive_sources(alive.filter(in_window), priority=2)], engine=_ENGINE
     )
     return Parameter(cfg.paramcd, cfg.param, starts, [death], censors)
+
+
+def last_alive_sources(alive: Frame, *, priority: int) -> list[Frame]:
+    """The censorings at the last known alive date of the subjects of ``alive`` (rows of
+    :func:`_study`'s ``last_alive``): a record's ``date`` (``priority``) or an AE's ``end_date``
+    (``priority + 1``, so a record's date comes first on one day), naming that record."""
+    is_end = pl.col("alive_is_end")
+    named = {"date": pl.col("alive_date"), "srcdom": pl.col("alive_kind"), "srcseq": pl.col("alive_line")}
+    return [
+        source(alive.filter(~is_end), description="Last known alive", imputed=pl.col("alive_imputed"),
+               priority=priority, **named),
+        source(alive.filter(is_end), description="Last known alive (AE end date)", imputed=pl.lit(False),
+               priority=priority + 1, **named),
+    ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -726,8 +722,8 @@ def efs_parameters(records: pl.DataFrame, config: Config, fu: FollowUp) -> list[
 # --------------------------------------------------------------------------------------------
 
 
-def dor_parameter(config: Config, fu: FollowUp) -> Parameter:
-    """DOR — duration of remission.
+def dor_parameter(config: Config, fu: FollowUp, cfg: DORConfig | None = None) -> Parameter:
+    """DOR — duration of remission (and, with ``cfg = config.rfs``, RFS: :func:`rfs_parameter`).
 
     "Only subjects with a `dor_response`. Start: the date of the first one."
     "Event: `relapse`, an assessment with `PD`, or `death` with result `disease`."
@@ -743,7 +739,7 @@ def dor_parameter(config: Config, fu: FollowUp) -> Parameter:
     events dated on that day still count. Relapses and PD count when dated after the start, a
     death of disease from the start date on.
     """
-    cfg = config.dor
+    cfg = config.dor if cfg is None else cfg
     response = config.response_sets.get(cfg.response_set)
     timed, _, counted, anchors = fu.lazy()
     start = _earliest(counted.filter(pl.col("result").is_in(list(response)))).select(
@@ -802,6 +798,24 @@ def dor_parameter(config: Config, fu: FollowUp) -> Parameter:
     )
     start, *sources = pl.collect_all([start, relapse, progression, death, last_assessment], engine=_ENGINE)
     return Parameter(cfg.paramcd, cfg.param, start, sources[:3], sources[3:])
+
+
+def rfs_parameter(config: Config, fu: FollowUp) -> Parameter:
+    """RFS — relapse-free survival: DOR's rules with RFS's data (:class:`cart19.config.RFSConfig`).
+
+    "Population: subjects with a `remission` result that counts as response to the infusion,
+    dated within the window (any day of it, not only the 90-day response window, as for DOR).
+    Start: the first such date."
+    "Event: relapse (a `relapse` record or a `PD` assessment after the start) or death of any
+    cause."
+    "Censored otherwise: as DOR (the last adequate assessment on or before the earliest of the
+    window end and the start of `new_therapy`). Window: 730 days after the infusion. HSCT does
+    not censor by default (configurable, as for DOR)."
+
+    The population is ``rfs.response_set`` (``remission``), every death cause is in
+    ``rfs.event_death_causes`` (so no death censors), and ``fu`` is the 730-day window's.
+    """
+    return dor_parameter(config, fu, config.rfs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -938,7 +952,7 @@ def _flag_sorted(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def tte_parameters(events: pl.DataFrame, config: Config) -> list[Parameter]:
-    """Every parameter of the dataset, in the configured order: OS, each EFS parameter, DOR."""
+    """Every parameter of the dataset, in the configured order: OS, each EFS parameter, DOR, RFS."""
     return _parameters(events, config)[0]
 
 
@@ -961,6 +975,7 @@ def _parameters(
         os_parameter(records, last_alive, config),
         *efs_parameters(used, config, window(config.efs.window_days)),
         dor_parameter(config, window(config.dor.window_days)),
+        rfs_parameter(config, window(config.rfs.window_days)),
     ]
     return parameters, ids
 
@@ -980,7 +995,7 @@ def derive_adtte(
     caller (:func:`cart19.engine.common.apply_cutoff`). Columns: :data:`ADTTE_COLUMNS`.
     "Analysis value of a time-to-event: AVAL = ADT - STARTDT + 1 in days (AVALU = DAYS)";
     "CNSR = 0 for an event, 1 for a censored observation". Rows sort by ``USUBJID``, then
-    ``PARAMCD`` in the configured order (OS, EFS, EFSS1, EFSS2, EFSS3, DOR by default).
+    ``PARAMCD`` in the configured order (OS, EFS, EFSS1, EFSS2, EFSS3, DOR, RFS by default).
 
     ``subjects``: the reader's numbering of the subjects of ``events``, record by record
     (:mod:`cart19.io.subjects`), when the caller has it; it only saves numbering them again.
@@ -1026,7 +1041,9 @@ __all__ = [
     "efs_failures",
     "efs_parameters",
     "follow_up",
+    "last_alive_sources",
     "os_parameter",
+    "rfs_parameter",
     "source",
     "tte_parameters",
 ]
