@@ -16,6 +16,7 @@ import polars as pl
 from cart19.config import Config
 from cart19.engine.common import treated_subjects
 from cart19.engine.dlt import _aes_with_infusion, ae_records, flag_dlt_rules
+from cart19.engine.terms import ae_vocabulary
 
 #: Tables in output order (cli.md, ``teae --format csv``).
 TABLES: tuple[str, ...] = ("overall", "serious", "related", "soc", "soc_pt")
@@ -72,8 +73,9 @@ def ae_listing(events: pl.DataFrame, config: Config) -> pl.DataFrame:
     =========  ==================================================================================
     USUBJID    subject
     AESEQ      the input line of the record (the source of every other column)
-    AETERM     the term as written; AEDECOD the same (the input carries the MedDRA PT)
-    AESOC      the SOC, ``teae.uncoded_soc`` ("Uncoded") when empty
+    AETERM     the term as written; AEDECOD its label in the run's one vocabulary
+               (:mod:`cart19.engine.terms`: the spelling of its normal form used most often)
+    AESOC      the SOC's label likewise, ``teae.uncoded_soc`` ("Uncoded") when empty
     AETOXGR    grade 1-5
     TRTSDT     infusion date
     ASTDT      onset; ASTDTF ``"D"`` when the day was imputed
@@ -88,12 +90,13 @@ def ae_listing(events: pl.DataFrame, config: Config) -> pl.DataFrame:
     =========  ==================================================================================
     """
     aes = flag_dlt_rules(ae_records(events, config), config)
+    term_vocab, soc_vocab = ae_vocabulary(events, "term"), ae_vocabulary(events, "soc")
     return aes.sort("subject_id", "date", "line").select(
         pl.col("subject_id").alias("USUBJID"),
         pl.col("line").alias("AESEQ"),
         pl.col("term").alias("AETERM"),
-        pl.col("term").alias("AEDECOD"),
-        pl.col("soc").fill_null(config.teae.uncoded_soc).alias("AESOC"),
+        _label(pl.col("term"), term_vocab).alias("AEDECOD"),
+        _label(pl.col("soc"), soc_vocab).fill_null(config.teae.uncoded_soc).alias("AESOC"),
         pl.col("grade").alias("AETOXGR"),
         pl.col("infusion_date").alias("TRTSDT"),
         pl.col("date").alias("ASTDT"),
@@ -110,6 +113,12 @@ def ae_listing(events: pl.DataFrame, config: Config) -> pl.DataFrame:
         _yes(pl.col("dlt")).alias("DLTFL"),
         pl.when(pl.col("dlt")).then(pl.col("dlt_rules").list.join(";")).alias("DLTRULE"),
     )
+
+
+def _label(text: pl.Expr, vocab: pl.DataFrame) -> pl.Expr:
+    """The label (:func:`cart19.engine.terms.vocabulary`) of each text; null stays null."""
+    column = vocab.columns[0]
+    return text.replace_strict(vocab.get_column(column), vocab.get_column("label"), default=None)
 
 
 def percent_one_decimal(n: pl.Expr, total: pl.Expr) -> pl.Expr:
@@ -190,20 +199,24 @@ def teae_tables(events: pl.DataFrame, config: Config) -> pl.DataFrame:
     * ``N`` = infused subjects; ``percent`` by :func:`percent_one_decimal` (null when N = 0);
     * order: tables as listed; SOCs by descending ``any`` count, then alphabetically
       (case-insensitive, then as written); PTs within a SOC likewise; grades as listed.
-    SOCs and PTs are grouped as written (a missing SOC is ``teae.uncoded_soc``).
+    SOCs and PTs are grouped by their normal form and shown by their label
+    (:mod:`cart19.engine.terms`: the spelling used most often); a missing SOC is
+    ``teae.uncoded_soc``.
     """
     treated = treated_subjects(events)
     total = treated.height
     # only the columns the tables read (a filter or a join copies every column it is given)
     ae_columns = events.select("subject_id", "event", "date", "grade", "term", "soc", "serious", "related")
+    # one term vocabulary (cart19.engine.terms): spellings of a term are one row, shown as its label
+    term_vocab, soc_vocab = ae_vocabulary(events, "term"), ae_vocabulary(events, "soc")
     teae = (
         _aes_with_infusion(ae_columns, treated)
         .filter(pl.col("_subject").is_not_null() & treatment_emergent(config))
         .select(
             pl.col("_subject").cast(pl.Int64()),
             "grade",
-            pl.col("soc").fill_null(config.teae.uncoded_soc),
-            "term",
+            _label(pl.col("soc"), soc_vocab).fill_null(config.teae.uncoded_soc),
+            _label(pl.col("term"), term_vocab),
             pl.col("serious").fill_null(False),
             pl.col("related").fill_null(False),
         )
