@@ -1,0 +1,504 @@
+"""The CAR-T safety profile (safety-profile.md): syndromes of special interest, TEAEs by period,
+deaths, disposition.
+
+Pure functions: the canonical events frame and the configuration in, frames out. The rules
+are data (:class:`cart19.config.SafetyConfig`); terms and SOCs are matched by the one normal
+form of :mod:`cart19.engine.terms`, as the TEAE tables and the DLT rules match them.
+
+Public API:
+
+* :func:`safety_profile` - everything below, gathered (:class:`SafetyProfile`), for the
+  command and the report.
+* :func:`subject_status` - one row per subject in the file: infusion, death, relapse before
+  death, evaluability (the per-subject facts the deaths and disposition tables count).
+* :func:`syndrome_subjects` - one row per infused subject and syndrome group with a TEAE of
+  the group: maximum grade, onset day, the first episode's duration or ongoing, its line.
+* :func:`period_subjects` - one row per infused subject and period with a TEAE in it.
+* :func:`summary` - the long table of safety-profile.md ("Machine format"), optionally by a
+  subject-level ``groups`` frame (COMMON.md's contract).
+* :func:`death_listing`, :func:`never_infused_listing` - the listings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from cart19.config import Config
+from cart19.engine.common import last_record_date
+from cart19.engine.terms import key_set, merged_spellings, with_terms
+from cart19.model import DEATH_CAUSES
+
+#: Columns of the long summary (safety-profile.md, "Machine format").
+SUMMARY_COLUMNS: tuple[str, ...] = ("table", "item", "statistic", "value", "N")
+#: Columns of the ``--listing`` output.
+LISTING_COLUMNS: tuple[str, ...] = ("USUBJID", "group", "max_grade", "onset_day", "duration_days", "ongoing", "SRCSEQ")
+#: Statistics of a syndrome group, in output order.
+SYNDROME_STATISTICS: tuple[str, ...] = (
+    "n_any", "n_grade_ge3", "n_grade_1", "n_grade_2", "n_grade_3", "n_grade_4", "n_grade_5",
+    "onset_median", "onset_min", "onset_max", "duration_median", "duration_min", "duration_max", "n_ongoing",
+)  # fmt: skip
+PERIOD_STATISTICS: tuple[str, ...] = ("n_any", "n_grade_ge3", "n_serious")
+DISPOSITION_ITEMS: tuple[str, ...] = (
+    "enrolled", "lymphodepleted", "infused", "dlt_evaluable", "efficacy_evaluable", "withdrawn", "died", "alive",
+)  # fmt: skip
+#: Statistics that are counts of subjects out of the infused set (they carry ``N``).
+_COUNTS = frozenset({"n_any", "n_grade_ge3", "n_grade_1", "n_grade_2", "n_grade_3", "n_grade_4", "n_grade_5",
+                     "n_ongoing", "n_serious"})  # fmt: skip
+MISSING_GROUP = "(missing)"
+
+
+@dataclass(frozen=True)
+class SafetyProfile:
+    """The figures of ``cart19 safety`` (and of the report's safety section)."""
+
+    #: the long table: ``table,item,statistic,value,N`` (``group`` first when grouped)
+    summary: pl.DataFrame
+    #: per subject and syndrome group: :data:`LISTING_COLUMNS`
+    listing: pl.DataFrame
+    #: deaths of infused subjects: ``USUBJID,date,study_day,cause,relapse_before,SRCSEQ``
+    deaths: pl.DataFrame
+    #: the last record of each subject never infused: ``USUBJID,event,date,result,term,SRCSEQ``
+    never_infused: pl.DataFrame
+    #: the spellings merged into one term or SOC (:func:`cart19.engine.terms.merged_spellings`)
+    warnings: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- per subject
+
+
+def _last_record_dates(events: pl.DataFrame) -> pl.DataFrame:
+    return last_record_date(events.lazy()).collect(engine="streaming")  # type: ignore[arg-type]
+
+
+def subject_status(events: pl.DataFrame, config: Config, *, review_date: dt.date | None = None) -> pl.DataFrame:
+    """One row per subject in the file, sorted by ``subject_id``:
+
+    ``subject_id, infused, infusion_date, lymphodepleted, withdrawn, died, death_date,
+    death_line, death_cause, death_day`` (study day, infusion = day 0; null when not infused),
+    ``relapse_before_death`` (a ``relapse`` record, or an assessment ``PD``, on or after the
+    infusion date and on or before the death date), ``dlt_evaluable``, ``efficacy_evaluable``.
+
+    * DLT-evaluable: as :func:`cart19.engine.dlt.dlt_review` says (a DLT, or a record on or
+      after ``dlt.evaluable_through_day``); the review is run only for the infused subjects
+      who were not followed that long (the others are evaluable whatever their DLTs).
+      ``review_date``: the review's ``as_of`` (default: the latest date in the events).
+    * Efficacy-evaluable: infused, with an adequate assessment (result not ``NE``) on study
+      day 1 to ``safety.response_window_days``.
+    """
+    from cart19.engine.dlt import dlt_review
+
+    kinds = pl.col("event")
+    milestones = events.select("line", "subject_id", "event", "date", "result").filter(
+        kinds.is_in(["infusion", "lymphodepletion", "withdrawal", "death"])
+    )
+    per_subject = (
+        milestones.sort("subject_id", "date", "line")
+        .group_by("subject_id")
+        .agg(
+            pl.col("date").filter(kinds == "infusion").first().alias("infusion_date"),
+            (kinds == "lymphodepletion").any().alias("lymphodepleted"),
+            (kinds == "withdrawal").any().alias("withdrawn"),
+            pl.col("date").filter(kinds == "death").first().alias("death_date"),
+            pl.col("line").filter(kinds == "death").first().alias("death_line"),
+            pl.col("result").filter(kinds == "death").first().alias("death_cause"),
+        )
+    )
+    last = _last_record_dates(events)
+    subjects = last.join(per_subject, on="subject_id", how="left").sort("subject_id")
+    infusion = pl.col("infusion_date")
+    subjects = subjects.with_columns(
+        infusion.is_not_null().alias("infused"),
+        pl.col("lymphodepleted").fill_null(False),
+        pl.col("withdrawn").fill_null(False),
+        pl.col("death_date").is_not_null().alias("died"),
+        (pl.col("death_date") - infusion).dt.total_days().alias("death_day"),
+    )
+    # a relapse before the death: a relapse record or a PD assessment from the infusion on
+    relapses = (
+        events.select("subject_id", "event", "date", "result")
+        .filter((kinds == "relapse") | ((kinds == "assessment") & (pl.col("result") == "PD")))
+        .join(subjects.select("subject_id", "infusion_date", "death_date").filter(pl.col("death_date").is_not_null()),
+              on="subject_id", how="inner")
+        .filter((pl.col("date") >= infusion) & (pl.col("date") <= pl.col("death_date")))
+        .select("subject_id")
+        .unique()
+        .with_columns(pl.lit(True).alias("relapse_before_death"))
+    )  # fmt: skip
+    window = config.safety.response_window_days
+    assessed = (
+        events.select("subject_id", "event", "date", "result")
+        .filter((kinds == "assessment") & (pl.col("result") != "NE"))
+        .join(subjects.select("subject_id", "infusion_date").filter(infusion.is_not_null()), on="subject_id")
+        .filter((pl.col("date") - infusion).dt.total_days().is_between(1, window))
+        .select("subject_id")
+        .unique()
+        .with_columns(pl.lit(True).alias("efficacy_evaluable"))
+    )
+    followed = pl.col("last_date") >= infusion + pl.duration(days=config.dlt.evaluable_through_day)
+    subjects = (
+        subjects.join(relapses, on="subject_id", how="left")
+        .join(assessed, on="subject_id", how="left")
+        .with_columns(
+            pl.col("relapse_before_death").fill_null(False) & pl.col("died"),
+            pl.col("efficacy_evaluable").fill_null(False),
+            (pl.col("infused") & followed.fill_null(False)).alias("_followed"),
+        )
+    )
+    # the infused subjects followed through the DLT window are evaluable; the others only if
+    # the DLT review finds a DLT (a subject's status depends on its own records alone)
+    short = subjects.filter(pl.col("infused") & ~pl.col("_followed")).select("subject_id")
+    with_dlt = pl.DataFrame(schema={"subject_id": pl.String()})
+    if short.height:
+        if review_date is None:
+            review_date = events.select(pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max())).item()
+        subset = events.join(short, on="subject_id", how="semi")
+        review = dlt_review(subset, config, as_of=review_date)
+        with_dlt = review.subjects.filter(pl.col("status") == "dlt").select("subject_id")
+    has_dlt = pl.col("subject_id").is_in(with_dlt.get_column("subject_id").implode())
+    return subjects.with_columns((pl.col("_followed") | (pl.col("infused") & has_dlt)).alias("dlt_evaluable")).select(
+        "subject_id", "infused", "infusion_date", "lymphodepleted", "withdrawn", "died", "death_date", "death_line",
+        "death_cause", "death_day", "relapse_before_death", "dlt_evaluable", "efficacy_evaluable",
+    )  # fmt: skip
+
+
+def teae_records(events: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """The TEAEs of infused subjects (onset on study day 0 to ``teae.window_days``):
+    ``line, subject_id, date, end_date, study_day, grade, serious, term_key, soc_key``."""
+    infusions = (
+        events.select("subject_id", "event", "date", "line")
+        .filter(pl.col("event") == "infusion")
+        .select("subject_id", pl.col("date").alias("infusion_date"))
+    )
+    aes = (
+        events.select("line", "subject_id", "event", "date", "end_date", "grade", "term", "soc", "serious")
+        .filter(pl.col("event") == "ae")
+        .join(infusions, on="subject_id", how="inner", maintain_order="left")
+        .with_columns((pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("study_day"))
+        .filter(pl.col("study_day").is_between(0, config.teae.window_days))
+    )
+    aes = with_terms(with_terms(aes, "term", key="term_key"), "soc", key="soc_key")
+    return aes.select("line", "subject_id", "date", "end_date", "study_day", "grade", "serious", "term_key", "soc_key")
+
+
+def _in_group(terms: tuple[str, ...], socs: tuple[str, ...]) -> pl.Expr:
+    condition = pl.lit(False)
+    if terms:
+        condition = condition | pl.col("term_key").cast(pl.String()).is_in(key_set(terms))
+    if socs:
+        condition = condition | pl.col("soc_key").cast(pl.String()).is_in(key_set(socs))
+    return condition.fill_null(False)
+
+
+def syndrome_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Per infused subject and syndrome group with a TEAE of the group (``teae``:
+    :func:`teae_records`): ``subject_id, syndrome, max_grade, onset_day, duration_days,
+    ongoing, first_line``, sorted by subject and the groups' configuration order.
+
+    * ``max_grade``: the highest grade of the subject's TEAE rows of the group;
+    * ``onset_day``: the study day of the first of them;
+    * the first episode: "TEAE rows of the group that overlap or follow within one day of each
+      other (in order of onset, a row starting on or before the day after the latest end so
+      far) form one episode" (``safety.episode_gap_days`` = 1); rows in order of onset, then
+      line. ``duration_days`` = the episode's latest ``end_date`` - its first ``date`` + 1;
+      an episode with an ongoing row (no ``end_date``) has no duration: ``ongoing``.
+    * ``first_line``: the input line of the episode's first row (``SRCSEQ``).
+    """
+    gap = config.safety.episode_gap_days
+    parts = [
+        teae.filter(_in_group(g.terms, g.socs)).with_columns(pl.lit(order, pl.Int32()).alias("_order"))
+        for order, g in enumerate(config.safety.groups)
+    ]
+    names = pl.Series([g.name for g in config.safety.groups], dtype=pl.String())
+    if not parts:
+        rows = teae.clear().with_columns(pl.lit(0, pl.Int32()).alias("_order"))
+    else:
+        rows = pl.concat(parts)
+    never = pl.lit(dt.date(9999, 12, 31))
+    key = ["subject_id", "_order"]
+    rows = rows.sort("subject_id", "_order", "date", "line").with_columns(
+        pl.col("end_date").fill_null(never).alias("_end")
+    )
+    # the latest end among the earlier rows of the subject's group (null on its first row)
+    latest_before = pl.col("_end").cum_max().shift(1).over(key)
+    starts = latest_before.is_null() | (pl.col("date") > latest_before + pl.duration(days=gap))
+    rows = rows.with_columns(starts.cum_sum().over(key).alias("_episode"))
+    first = pl.col("_episode") == 1
+    per_subject = rows.group_by(key).agg(
+        pl.col("grade").max().cast(pl.Int64()).alias("max_grade"),
+        pl.col("study_day").min().alias("onset_day"),
+        pl.col("end_date").filter(first).is_null().any().alias("ongoing"),
+        pl.col("_end").filter(first).max().alias("_last_end"),
+        pl.col("date").filter(first).min().alias("_first_date"),
+        pl.col("line").first().alias("first_line"),
+    )
+    return per_subject.sort(key).select(
+        "subject_id",
+        pl.lit(names).gather(pl.col("_order")).alias("syndrome"),
+        "max_grade",
+        "onset_day",
+        pl.when(~pl.col("ongoing"))
+        .then((pl.col("_last_end") - pl.col("_first_date")).dt.total_days() + 1)
+        .alias("duration_days"),
+        "ongoing",
+        "first_line",
+    )
+
+
+def period_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Per infused subject and period with a TEAE whose onset day is in it: ``subject_id,
+    period, any, grade_ge3, serious`` (booleans; "a subject counts once per period")."""
+    periods = config.safety.periods
+    period = pl.lit(None, pl.String())
+    for p in reversed(periods):
+        period = pl.when(pl.col("study_day").is_between(p.first_day, p.last_day)).then(pl.lit(p.label)).otherwise(period)
+    return (
+        teae.with_columns(period.alias("period"))
+        .filter(pl.col("period").is_not_null())
+        .group_by("subject_id", "period")
+        .agg(
+            pl.lit(True).alias("any"),
+            (pl.col("grade") >= 3).any().alias("grade_ge3"),
+            pl.col("serious").fill_null(False).any().alias("serious"),
+        )
+        .sort("subject_id", "period")
+    )
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def _grouping(subjects: pl.DataFrame, groups: pl.DataFrame | None) -> tuple[pl.DataFrame, list[str]]:
+    """``subject_id, group`` for every subject (``(missing)`` where ``groups`` has none), and
+    the group values in order; without ``groups`` one unnamed group."""
+    if groups is None:
+        return subjects.select("subject_id", pl.lit("", pl.String()).alias("group")), [""]
+    mapped = subjects.select("subject_id").join(groups.select("subject_id", "group"), on="subject_id", how="left")
+    mapped = mapped.with_columns(pl.col("group").fill_null(MISSING_GROUP))
+    return mapped, sorted(mapped.get_column("group").unique().to_list())
+
+
+def _median(values: pl.Expr) -> pl.Expr:
+    return values.cast(pl.Float64()).median()
+
+
+def _grid(groups: list[str], table: str, items: list[str], statistics: tuple[str, ...]) -> pl.DataFrame:
+    rows = [(g, table, i, s) for g in groups for i in items for s in statistics]
+    return pl.DataFrame(rows, schema={"group": pl.String(), "table": pl.String(), "item": pl.String(),
+                                      "statistic": pl.String()}, orient="row")  # fmt: skip
+
+
+def _long(wide: pl.DataFrame, index: list[str], table: str) -> pl.DataFrame:
+    value_columns = [c for c in wide.columns if c not in index]
+    return (
+        wide.with_columns(pl.col(value_columns).cast(pl.Float64()))
+        .unpivot(index=index, on=value_columns, variable_name="statistic", value_name="value")
+        .with_columns(pl.lit(table).alias("table"))
+    )
+
+
+def summary(
+    subjects: pl.DataFrame,
+    syndromes: pl.DataFrame,
+    periods: pl.DataFrame,
+    config: Config,
+    *,
+    groups: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The long table of safety-profile.md: ``table,item,statistic,value,N``, in the order
+    syndrome (groups in configuration order), period, deaths, disposition; statistics in the
+    spec's order. ``value`` is a number (a count, or a study day / duration in days; null
+    where there is nothing to summarise, e.g. the median onset of a syndrome no one had);
+    ``N`` is the infused set for the counts out of it (syndrome and period counts, deaths),
+    null elsewhere.
+
+    ``groups`` (``subject_id, group``): the same table per group, with ``group`` as the first
+    column (groups sorted by their text; subjects absent from ``groups`` in ``(missing)``).
+    """
+    mapping, names = _grouping(subjects, groups)
+    subjects = subjects.join(mapping, on="subject_id", how="left")
+    infused = subjects.filter(pl.col("infused"))
+    group_of = infused.select("subject_id", "group")
+    n_infused = infused.group_by("group").agg(pl.len().cast(pl.Int64()).alias("N"))
+
+    # syndromes
+    syn = syndromes.join(group_of, on="subject_id", how="inner")
+    grade = pl.col("max_grade")
+    syn_wide = syn.group_by("group", pl.col("syndrome").alias("item")).agg(
+        pl.len().alias("n_any"),
+        (grade >= 3).sum().alias("n_grade_ge3"),
+        *[(grade == g).sum().alias(f"n_grade_{g}") for g in range(1, 6)],
+        _median(pl.col("onset_day")).alias("onset_median"),
+        pl.col("onset_day").min().alias("onset_min"),
+        pl.col("onset_day").max().alias("onset_max"),
+        _median(pl.col("duration_days")).alias("duration_median"),
+        pl.col("duration_days").min().alias("duration_min"),
+        pl.col("duration_days").max().alias("duration_max"),
+        pl.col("ongoing").sum().alias("n_ongoing"),
+    )
+    parts = [
+        (_grid(names, "syndrome", [g.name for g in config.safety.groups], SYNDROME_STATISTICS),
+         _long(syn_wide, ["group", "item"], "syndrome")),
+    ]  # fmt: skip
+
+    # periods
+    per = periods.join(group_of, on="subject_id", how="inner")
+    per_wide = per.group_by("group", pl.col("period").alias("item")).agg(
+        pl.col("any").sum().alias("n_any"),
+        pl.col("grade_ge3").sum().alias("n_grade_ge3"),
+        pl.col("serious").sum().alias("n_serious"),
+    )
+    parts.append((_grid(names, "period", [p.label for p in config.safety.periods], PERIOD_STATISTICS),
+                  _long(per_wide, ["group", "item"], "period")))  # fmt: skip
+
+    # deaths among the infused
+    safety = config.safety
+    day_statistics = tuple(f"by_day_{d}" for d in safety.death_days) + ("in_window",)
+    dead = infused.filter(pl.col("died"))
+    day = pl.col("death_day")
+    death_counts = [(day <= d).sum().alias(f"by_day_{d}") for d in safety.death_days]
+    death_counts.append((day <= config.os.window_days).sum().alias("in_window"))
+    by_cause = dead.group_by("group", pl.col("death_cause").alias("item")).agg(death_counts)
+    every_cause = dead.group_by("group").agg(death_counts).with_columns(pl.lit("all").alias("item"))
+    relapse_like = pl.col("relapse_before_death")
+    if safety.disease_death_as_relapse:
+        relapse_like = relapse_like | (pl.col("death_cause") == "disease")
+    nrm = (
+        dead.group_by("group")
+        .agg(((day <= safety.nrm_day) & ~relapse_like).sum().alias(f"by_day_{safety.nrm_day}"))
+        .with_columns(pl.lit("nrm").alias("item"))
+    )
+    deaths_grid = pl.concat([
+        _grid(names, "deaths", [*DEATH_CAUSES, "all"], day_statistics),
+        _grid(names, "deaths", ["nrm"], (f"by_day_{safety.nrm_day}",)),
+    ])  # fmt: skip
+    deaths_long = pl.concat(
+        [_long(by_cause, ["group", "item"], "deaths"), _long(every_cause.select(by_cause.columns), ["group", "item"], "deaths"),
+         _long(nrm.select("group", "item", f"by_day_{safety.nrm_day}"), ["group", "item"], "deaths")]
+    )  # fmt: skip
+    parts.append((deaths_grid, deaths_long))
+
+    # disposition among every subject of the file
+    disposition = subjects.group_by("group").agg(
+        pl.len().alias("enrolled"),
+        pl.col("lymphodepleted").sum(),
+        pl.col("infused").sum(),
+        pl.col("dlt_evaluable").sum(),
+        pl.col("efficacy_evaluable").sum(),
+        pl.col("withdrawn").sum(),
+        pl.col("died").sum(),
+        (~pl.col("died")).sum().alias("alive"),
+    )
+    disposition_long = (
+        _long(disposition, ["group"], "disposition")
+        .rename({"statistic": "item"})
+        .with_columns(pl.lit("n").alias("statistic"))
+    )
+    parts.append((_grid(names, "disposition", list(DISPOSITION_ITEMS), ("n",)), disposition_long))
+
+    frames = []
+    for grid, values in parts:
+        table = grid.join(values.select("group", "table", "item", "statistic", "value"),
+                          on=["group", "table", "item", "statistic"], how="left", maintain_order="left")  # fmt: skip
+        frames.append(table)
+    long = pl.concat(frames)
+    is_count = pl.col("statistic").is_in(sorted(_COUNTS)) | (pl.col("table") == "deaths")
+    long = (
+        long.join(n_infused, on="group", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(is_count).then(pl.col("value").fill_null(0.0)).when(pl.col("table") == "disposition")
+            .then(pl.col("value").fill_null(0.0)).otherwise(pl.col("value")).alias("value"),
+            pl.when(is_count).then(pl.col("N").fill_null(0)).otherwise(pl.lit(None, pl.Int64())).alias("N"),
+        )
+    )  # fmt: skip
+    columns = ["group", *SUMMARY_COLUMNS] if groups is not None else list(SUMMARY_COLUMNS)
+    return long.select(columns)
+
+
+# --------------------------------------------------------------------------- listings
+
+
+def syndrome_listing(syndromes: pl.DataFrame) -> pl.DataFrame:
+    """The ``--listing`` rows: ``USUBJID,group,max_grade,onset_day,duration_days,ongoing,SRCSEQ``
+    (``ongoing`` ``Y``/``N``), by subject and the groups' configuration order."""
+    return syndromes.select(
+        pl.col("subject_id").alias("USUBJID"),
+        pl.col("syndrome").alias("group"),
+        "max_grade",
+        "onset_day",
+        "duration_days",
+        pl.when(pl.col("ongoing")).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ongoing"),
+        pl.col("first_line").alias("SRCSEQ"),
+    )
+
+
+def death_listing(subjects: pl.DataFrame) -> pl.DataFrame:
+    """Deaths of infused subjects: ``USUBJID, date, study_day, cause, relapse_before`` (``Y``/
+    ``N``), ``SRCSEQ``, by study day then subject."""
+    return (
+        subjects.filter(pl.col("infused") & pl.col("died"))
+        .sort("death_day", "subject_id")
+        .select(
+            pl.col("subject_id").alias("USUBJID"),
+            pl.col("death_date").alias("date"),
+            pl.col("death_day").alias("study_day"),
+            pl.col("death_cause").alias("cause"),
+            pl.when(pl.col("relapse_before_death")).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("relapse_before"),
+            pl.col("death_line").alias("SRCSEQ"),
+        )
+    )
+
+
+def never_infused_listing(events: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
+    """For each subject never infused, the last record of their data (latest date, then the
+    latest line): ``USUBJID, event, date, result, term, SRCSEQ``, by subject."""
+    untreated = subjects.filter(~pl.col("infused")).select("subject_id")
+    return (
+        events.select("line", "subject_id", "event", "date", "result", "term")
+        .join(untreated, on="subject_id", how="semi")
+        .sort("subject_id", "date", "line")
+        .group_by("subject_id", maintain_order=True)
+        .last()
+        .select(
+            pl.col("subject_id").alias("USUBJID"), "event", "date", "result", "term", pl.col("line").alias("SRCSEQ")
+        )
+    )
+
+
+def safety_profile(
+    events: pl.DataFrame,
+    config: Config,
+    *,
+    review_date: dt.date | None = None,
+    groups: pl.DataFrame | None = None,
+) -> SafetyProfile:
+    """Every figure of the safety profile, gathered (the command prints them; the report lays
+    them out). ``events``: the canonical frame after any cutoff; ``review_date``: the DLT
+    review's date (``--as-of``/the cutoff; default the latest date in the events)."""
+    subjects = subject_status(events, config, review_date=review_date)
+    teae = teae_records(events, config)
+    syndromes = syndrome_subjects(teae, config)
+    periods = period_subjects(teae, config)
+    return SafetyProfile(
+        summary=summary(subjects, syndromes, periods, config, groups=groups),
+        listing=syndrome_listing(syndromes),
+        deaths=death_listing(subjects),
+        never_infused=never_infused_listing(events, subjects),
+        warnings=tuple(merged_spellings(events)),
+    )
+
+
+__all__ = [
+    "SafetyProfile",
+    "safety_profile",
+    "subject_status",
+    "teae_records",
+    "syndrome_subjects",
+    "period_subjects",
+    "summary",
+    "syndrome_listing",
+    "death_listing",
+    "never_infused_listing",
+]
