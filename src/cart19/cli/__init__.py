@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "km",
     "teae",
     "check_dlt",
+    "safety",
     "simulate",
     "plot",
     "report",
