@@ -31,7 +31,7 @@ from cart19.io.validate import (
     scan_coded,
     validate_raw,
 )
-from cart19.model import COLUMNS, INVISIBLE_PATTERN
+from cart19.model import COLUMNS, INVISIBLE_PATTERN, STRIP_CHARS
 from cart19.schema import EVENTS_SCHEMA
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -213,7 +213,9 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | 
     values = categories.to_series()  # every distinct text of the coded columns, in code order
     if _has_line_break(subjects.ids, values):  # a quoted line break: record i is not on line i + 2
         return None
-    if _has_invisible(subjects.ids, values):  # an error (events-format.md, "Text cells"): the eager path names it
+    # a control or invisible character in a cell (the trimmed text; subject_id as written) is an
+    # error (events-format.md, "Text cells"): the eager path names it
+    if _has_invisible(subjects.ids) or _has_invisible(values.str.strip_chars(STRIP_CHARS)):
         return None
     rows = coded_rows(coded.select(pl.exclude("^_unknown_.*$")), values, subjects)
     del coded  # the coded table is not needed any more: at 1M subjects it holds ~1.9 GiB
