@@ -129,6 +129,7 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.engine.teae import ae_listing, teae_tables
+        from cart19.engine.terms import merged_spellings
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
@@ -136,6 +137,8 @@ def register(app: typer.Typer) -> None:
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
         with env.progress("Deriving TEAEs"):
             frame = ae_listing(inputs.events, inputs.config) if listing else teae_tables(inputs.events, inputs.config)
+        for warning in merged_spellings(inputs.events):  # one term vocabulary (engine/terms.py)
+            env.warn(warning)
         if chosen is not Format.table:
             write_frame(frame, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):

@@ -55,7 +55,8 @@ def key_set(texts: tuple[str, ...] | list[str] | set[str]) -> list[str]:
 def vocabulary(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """Per distinct non-null text of ``column`` (``frame`` needs ``line``): ``{column}``, the
     text as written; ``key`` (:func:`term_key`); ``label``, the tidy spelling shown for its key;
-    ``rows``, the records with that text. Sorted by key, then text.
+    ``rows``, the records with that text; ``first_line``, the first of them. Sorted by key,
+    then text.
 
     The label of a key is the tidy spelling with the most records; a tie goes to the one whose
     first record comes first in the file (smallest ``line``).
@@ -82,7 +83,7 @@ def vocabulary(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     )
     return (
         counts.join(labels, on="key", how="left")
-        .select(column, "key", "label", pl.col("rows").cast(pl.Int64()))
+        .select(column, "key", "label", pl.col("rows").cast(pl.Int64()), pl.col("_first").alias("first_line"))
         .sort("key", column)
     )
 
@@ -119,9 +120,10 @@ def ae_vocabulary(events: pl.DataFrame, column: str) -> pl.DataFrame:
 
 def merged_spellings(events: pl.DataFrame, columns: tuple[str, ...] = ("term", "soc")) -> list[str]:
     """One warning per term (or SOC) written in more than one way among the ``ae`` records,
-    listing the spellings merged (each quoted, so that white space shows) and their records:
-    ``term 'Cytokine release syndrome': 3 spellings merged: 'Cytokine release syndrome' (4),
-    'CYTOKINE RELEASE SYNDROME' (1), 'cytokine  release syndrome ' (1)``."""
+    listing the spellings merged (each quoted, so that white space shows) with their records,
+    most frequent first (ties: first in the file): ``term 'Cytokine release syndrome': 3
+    spellings merged: 'Cytokine release syndrome' (4), 'CYTOKINE RELEASE SYNDROME' (1),
+    'cytokine  release syndrome' (1)``."""
     out: list[str] = []
     for column in columns:
         vocab = ae_vocabulary(events, column)
@@ -129,7 +131,7 @@ def merged_spellings(events: pl.DataFrame, columns: tuple[str, ...] = ("term", "
         if several.len() == 0:
             continue
         merged = vocab.filter(pl.col("key").is_in(several.implode())).sort(
-            ["label", "rows", column], descending=[False, True, False]
+            ["label", "rows", "first_line"], descending=[False, True, False]
         )
         for (label,), part in merged.group_by("label", maintain_order=True):
             spellings = ", ".join(f"{_quoted(text)} ({rows})" for text, rows in part.select(column, "rows").iter_rows())
