@@ -7,7 +7,7 @@ For each size it writes a synthetic trial with `cart19 simulate` (cached under
 benchmarks/data/), then runs, each in a fresh process:
 
 * the physical limit: `python -c "import polars; polars.read_csv(FILE, infer_schema=False)"`;
-* `cart19 validate`, `derive`, `teae`, `check-dlt` on the file, and `km` on derive's output;
+* `cart19 validate`, `derive`, `teae`, `check-dlt`, `safety` on the file, and `km` on derive's output;
 * start-up: `python -c pass`, `cart19 --help`, and `cart19 derive examples/events.csv`.
 
 It reports wall time (best of --repeat), the ratio to the bare read of the same file, and the
@@ -96,6 +96,7 @@ def _commands(path: Path, adtte: Path) -> list[tuple[str, list[str], Path | None
         ("derive", [*CART19, "derive", str(path), "--format", "csv"], adtte),
         ("teae", [*CART19, "teae", str(path), "--format", "csv"], None),
         ("check-dlt", [*CART19, "check-dlt", str(path), "--format", "json"], None),
+        ("safety", [*CART19, "safety", str(path), "--format", "csv"], None),
     ]
 
 
@@ -154,7 +155,7 @@ def machine() -> str:
 
 
 #: The scale issue's goals: (command, subjects, most times the bare read).
-RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0))
+RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0), ("safety", 100_000, 3.0))
 #: "1M subjects completes ... with peak memory under 8 GB"
 PEAK_GOAL_MIB = 8e9 / 2**20
 

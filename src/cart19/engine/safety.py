@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from cart19.config import Config
-from cart19.engine.common import last_record_date
+from cart19.engine.common import apply_cutoff, last_record_date
+from cart19.engine.dlt import ae_records, flag_dlt_rules
 from cart19.engine.terms import key_set, merged_spellings, with_terms
 from cart19.model import DEATH_CAUSES
 
@@ -82,14 +83,13 @@ def subject_status(events: pl.DataFrame, config: Config, *, review_date: dt.date
     infusion date and on or before the death date), ``dlt_evaluable``, ``efficacy_evaluable``.
 
     * DLT-evaluable: as :func:`cart19.engine.dlt.dlt_review` says (a DLT, or a record on or
-      after ``dlt.evaluable_through_day``); the review is run only for the infused subjects
-      who were not followed that long (the others are evaluable whatever their DLTs).
-      ``review_date``: the review's ``as_of`` (default: the latest date in the events).
+      after ``dlt.evaluable_through_day``); the DLT rules (:func:`~cart19.engine.dlt.flag_dlt_rules`)
+      run only on the AEs of the infused subjects who were not followed that long (the others
+      are evaluable whatever their DLTs). ``review_date``: the review's ``as_of`` (records
+      after it set aside, as the review does; default: none).
     * Efficacy-evaluable: infused, with an adequate assessment (result not ``NE``) on study
       day 1 to ``safety.response_window_days``.
     """
-    from cart19.engine.dlt import dlt_review
-
     kinds = pl.col("event")
     milestones = events.select("line", "subject_id", "event", "date", "result").filter(
         kinds.is_in(["infusion", "lymphodepletion", "withdrawal", "death"])
@@ -152,11 +152,10 @@ def subject_status(events: pl.DataFrame, config: Config, *, review_date: dt.date
     short = subjects.filter(pl.col("infused") & ~pl.col("_followed")).select("subject_id")
     with_dlt = pl.DataFrame(schema={"subject_id": pl.String()})
     if short.height:
-        if review_date is None:
-            review_date = events.select(pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max())).item()
-        subset = events.join(short, on="subject_id", how="semi")
-        review = dlt_review(subset, config, as_of=review_date)
-        with_dlt = review.subjects.filter(pl.col("status") == "dlt").select("subject_id")
+        # the DLT review's rules on these subjects' AEs (its "dlt" status: a qualifying AE)
+        subset = apply_cutoff(events.join(short, on="subject_id", how="semi"), review_date).events
+        aes = flag_dlt_rules(ae_records(subset, config), config)
+        with_dlt = aes.filter(pl.col("dlt")).select("subject_id").unique()
     has_dlt = pl.col("subject_id").is_in(with_dlt.get_column("subject_id").implode())
     return subjects.with_columns((pl.col("_followed") | (pl.col("infused") & has_dlt)).alias("dlt_evaluable")).select(
         "subject_id", "infused", "infusion_date", "lymphodepleted", "withdrawn", "died", "death_date", "death_line",
@@ -192,6 +191,11 @@ def _in_group(terms: tuple[str, ...], socs: tuple[str, ...]) -> pl.Expr:
     return condition.fill_null(False)
 
 
+def _day_number(column: str) -> pl.Expr:
+    """A date as a positive day number (days since 1970 + 30000: 1900-01-01 is 4433)."""
+    return pl.col(column).cast(pl.Int32()).cast(pl.Int64()) + 30_000
+
+
 def syndrome_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     """Per infused subject and syndrome group with a TEAE of the group (``teae``:
     :func:`teae_records`): ``subject_id, syndrome, max_grade, onset_day, duration_days,
@@ -219,20 +223,31 @@ def syndrome_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     never = pl.lit(dt.date(9999, 12, 31))
     key = ["subject_id", "_order"]
     rows = rows.sort("subject_id", "_order", "date", "line").with_columns(
-        pl.col("end_date").fill_null(never).alias("_end")
+        pl.col("end_date").fill_null(never).alias("_end"),
+        pl.struct(key).rle_id().cast(pl.Int64()).alias("_run"),
     )
-    # the latest end among the earlier rows of the subject's group (null on its first row)
-    latest_before = pl.col("_end").cum_max().shift(1).over(key)
-    starts = latest_before.is_null() | (pl.col("date") > latest_before + pl.duration(days=gap))
-    rows = rows.with_columns(starts.cum_sum().over(key).alias("_episode"))
-    first = pl.col("_episode") == 1
+    # the latest end among the earlier rows of the same subject and group: a running maximum
+    # over the whole (sorted) column of ``run * 2**23 + end day``, where a later run's values
+    # all exceed an earlier run's (a window per subject and group is much slower in polars)
+    shift = 2**23  # day numbers from 1900 to 9999 (see _day_number) fit in 23 bits
+    day_of = _day_number
+    packed = pl.col("_run") * shift + day_of("_end")
+    first_row = pl.col("_run") != pl.col("_run").shift(1).fill_null(-1)
+    latest_before = packed.cum_max().shift(1) - pl.col("_run") * shift
+    starts = first_row | (day_of("date") > latest_before + gap)
+    rows = rows.with_columns(starts.cum_sum().alias("_episode"), first_row.alias("_first_row"))
+    # the first episode of each run: the episode number its first row has
+    rows = rows.with_columns(
+        (pl.col("_episode") == pl.when(pl.col("_first_row")).then(pl.col("_episode")).forward_fill()).alias("_in_first")
+    )
+    first = pl.col("_in_first")
     per_subject = rows.group_by(key).agg(
         pl.col("grade").max().cast(pl.Int64()).alias("max_grade"),
         pl.col("study_day").min().alias("onset_day"),
         pl.col("end_date").filter(first).is_null().any().alias("ongoing"),
         pl.col("_end").filter(first).max().alias("_last_end"),
         pl.col("date").filter(first).min().alias("_first_date"),
-        pl.col("line").first().alias("first_line"),
+        pl.col("line").filter(pl.col("_first_row")).first().alias("first_line"),
     )
     return per_subject.sort(key).select(
         "subject_id",
