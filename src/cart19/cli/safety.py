@@ -201,7 +201,7 @@ def register(app: typer.Typer) -> None:
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
         review_date, _ = resolve_review_date(None, cutoff_date)
         with env.progress("Deriving the safety profile"):
-            profile = safety_profile(inputs.events, inputs.config, review_date=review_date)
+            profile = safety_profile(inputs.events, inputs.config, review_date=review_date, subjects=inputs.subjects)
         for warning in profile.warnings:
             env.warn(warning)
         frame = profile.listing if listing else profile.summary

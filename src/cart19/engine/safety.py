@@ -29,7 +29,8 @@ import polars as pl
 from cart19.config import Config
 from cart19.engine.common import apply_cutoff, last_record_date
 from cart19.engine.dlt import ae_records, flag_dlt_rules
-from cart19.engine.terms import key_set, merged_spellings, with_terms
+from cart19.engine.terms import key_set, spelling_warnings, vocabulary, with_terms
+from cart19.io.subjects import Subjects, subject_codes
 from cart19.model import DEATH_CAUSES
 
 #: Columns of the long summary (safety-profile.md, "Machine format").
@@ -70,17 +71,30 @@ class SafetyProfile:
 # --------------------------------------------------------------------------- per subject
 
 
-def _last_record_dates(events: pl.DataFrame) -> pl.DataFrame:
-    return last_record_date(events.lazy()).collect(engine="streaming")  # type: ignore[arg-type]
+def _with_codes(events: pl.DataFrame, subjects: Subjects | None = None) -> tuple[pl.DataFrame, pl.Series]:
+    """``events`` with ``_sid``, its subject as an integer code (:mod:`cart19.io.subjects`:
+    grouping and joining 3M records on integers, not on the identifiers' text), and the
+    identifiers by code. ``subjects``: the reader's numbering of these very records, if known."""
+    if "_sid" in events.columns and subjects is not None:
+        return events, subjects.ids
+    coded = subjects if subjects is not None else subject_codes(events.get_column("subject_id"))
+    return events.with_columns(coded.codes.alias("_sid")), coded.ids
 
 
-def subject_status(events: pl.DataFrame, config: Config, *, review_date: dt.date | None = None) -> pl.DataFrame:
+def subject_status(
+    events: pl.DataFrame,
+    config: Config,
+    *,
+    review_date: dt.date | None = None,
+    subjects: Subjects | None = None,
+) -> pl.DataFrame:
     """One row per subject in the file, sorted by ``subject_id``:
 
-    ``subject_id, infused, infusion_date, lymphodepleted, withdrawn, died, death_date,
-    death_line, death_cause, death_day`` (study day, infusion = day 0; null when not infused),
-    ``relapse_before_death`` (a ``relapse`` record, or an assessment ``PD``, on or after the
-    infusion date and on or before the death date), ``dlt_evaluable``, ``efficacy_evaluable``.
+    ``_sid`` (the subject's code), ``subject_id, infused, infusion_date, lymphodepleted,
+    withdrawn, died, death_date, death_line, death_cause, death_day`` (study day, infusion =
+    day 0; null when not infused), ``relapse_before_death`` (a ``relapse`` record, or an
+    assessment ``PD``, on or after the infusion date and on or before the death date),
+    ``dlt_evaluable``, ``efficacy_evaluable``.
 
     * DLT-evaluable: as :func:`cart19.engine.dlt.dlt_review` says (a DLT, or a record on or
       after ``dlt.evaluable_through_day``); the DLT rules (:func:`~cart19.engine.dlt.flag_dlt_rules`)
@@ -89,14 +103,16 @@ def subject_status(events: pl.DataFrame, config: Config, *, review_date: dt.date
       after it set aside, as the review does; default: none).
     * Efficacy-evaluable: infused, with an adequate assessment (result not ``NE``) on study
       day 1 to ``safety.response_window_days``.
+
+    ``subjects``: the reader's numbering of the records (only makes it faster).
     """
+    events, ids = _with_codes(events, subjects)
     kinds = pl.col("event")
-    milestones = events.select("line", "subject_id", "event", "date", "result").filter(
-        kinds.is_in(["infusion", "lymphodepletion", "withdrawal", "death"])
-    )
+    records = events.lazy().select("line", "_sid", "event", "date", "end_date", "result")
+    milestones = records.filter(kinds.is_in(["infusion", "lymphodepletion", "withdrawal", "death"]))
     per_subject = (
-        milestones.sort("subject_id", "date", "line")
-        .group_by("subject_id")
+        milestones.sort("_sid", "date", "line")
+        .group_by("_sid")
         .agg(
             pl.col("date").filter(kinds == "infusion").first().alias("infusion_date"),
             (kinds == "lymphodepletion").any().alias("lymphodepleted"),
@@ -106,80 +122,99 @@ def subject_status(events: pl.DataFrame, config: Config, *, review_date: dt.date
             pl.col("result").filter(kinds == "death").first().alias("death_cause"),
         )
     )
-    last = _last_record_dates(events)
-    subjects = last.join(per_subject, on="subject_id", how="left").sort("subject_id")
+    last = records.group_by("_sid").agg(
+        pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max()).alias("last_date")
+    )
+    codes = pl.LazyFrame({"_sid": pl.int_range(0, ids.len(), dtype=events.schema["_sid"], eager=True)})
+    subjects_frame = (
+        codes.join(last, on="_sid", how="left")
+        .join(per_subject, on="_sid", how="left")
+        .with_columns(pl.lit(ids).gather(pl.col("_sid").cast(pl.Int64())).alias("subject_id"))
+    )
     infusion = pl.col("infusion_date")
-    subjects = subjects.with_columns(
+    subjects_frame = subjects_frame.with_columns(
         infusion.is_not_null().alias("infused"),
         pl.col("lymphodepleted").fill_null(False),
         pl.col("withdrawn").fill_null(False),
         pl.col("death_date").is_not_null().alias("died"),
         (pl.col("death_date") - infusion).dt.total_days().alias("death_day"),
-    )
+    ).collect()
     # a relapse before the death: a relapse record or a PD assessment from the infusion on
+    dead = subjects_frame.lazy().select("_sid", "infusion_date", "death_date").filter(pl.col("death_date").is_not_null())
     relapses = (
-        events.select("subject_id", "event", "date", "result")
-        .filter((kinds == "relapse") | ((kinds == "assessment") & (pl.col("result") == "PD")))
-        .join(subjects.select("subject_id", "infusion_date", "death_date").filter(pl.col("death_date").is_not_null()),
-              on="subject_id", how="inner")
+        records.filter((kinds == "relapse") | ((kinds == "assessment") & (pl.col("result") == "PD")))
+        .join(dead, on="_sid", how="inner")
         .filter((pl.col("date") >= infusion) & (pl.col("date") <= pl.col("death_date")))
-        .select("subject_id")
+        .select("_sid")
         .unique()
         .with_columns(pl.lit(True).alias("relapse_before_death"))
-    )  # fmt: skip
+    )
     window = config.safety.response_window_days
     assessed = (
-        events.select("subject_id", "event", "date", "result")
-        .filter((kinds == "assessment") & (pl.col("result") != "NE"))
-        .join(subjects.select("subject_id", "infusion_date").filter(infusion.is_not_null()), on="subject_id")
+        records.filter((kinds == "assessment") & (pl.col("result") != "NE"))
+        .join(subjects_frame.lazy().select("_sid", "infusion_date").filter(infusion.is_not_null()), on="_sid")
         .filter((pl.col("date") - infusion).dt.total_days().is_between(1, window))
-        .select("subject_id")
+        .select("_sid")
         .unique()
         .with_columns(pl.lit(True).alias("efficacy_evaluable"))
     )
     followed = pl.col("last_date") >= infusion + pl.duration(days=config.dlt.evaluable_through_day)
-    subjects = (
-        subjects.join(relapses, on="subject_id", how="left")
-        .join(assessed, on="subject_id", how="left")
+    subjects_frame = (
+        subjects_frame.lazy()
+        .join(relapses, on="_sid", how="left")
+        .join(assessed, on="_sid", how="left")
         .with_columns(
             pl.col("relapse_before_death").fill_null(False) & pl.col("died"),
             pl.col("efficacy_evaluable").fill_null(False),
             (pl.col("infused") & followed.fill_null(False)).alias("_followed"),
         )
+        .collect()
     )
     # the infused subjects followed through the DLT window are evaluable; the others only if
-    # the DLT review finds a DLT (a subject's status depends on its own records alone)
-    short = subjects.filter(pl.col("infused") & ~pl.col("_followed")).select("subject_id")
-    with_dlt = pl.DataFrame(schema={"subject_id": pl.String()})
-    if short.height:
+    # the DLT rules find a DLT (a subject's status depends on its own records alone)
+    short = subjects_frame.filter(pl.col("infused") & ~pl.col("_followed")).get_column("_sid")
+    with_dlt = pl.Series("_sid", [], dtype=short.dtype)
+    if short.len():
         # the DLT review's rules on these subjects' AEs (its "dlt" status: a qualifying AE)
-        subset = apply_cutoff(events.join(short, on="subject_id", how="semi"), review_date).events
+        subset = events.filter(pl.col("_sid").is_in(short.implode())).drop("_sid")
+        subset = apply_cutoff(subset, review_date).events
         aes = flag_dlt_rules(ae_records(subset, config), config)
-        with_dlt = aes.filter(pl.col("dlt")).select("subject_id").unique()
-    has_dlt = pl.col("subject_id").is_in(with_dlt.get_column("subject_id").implode())
-    return subjects.with_columns((pl.col("_followed") | (pl.col("infused") & has_dlt)).alias("dlt_evaluable")).select(
-        "subject_id", "infused", "infusion_date", "lymphodepleted", "withdrawn", "died", "death_date", "death_line",
-        "death_cause", "death_day", "relapse_before_death", "dlt_evaluable", "efficacy_evaluable",
+        dlt_ids = aes.filter(pl.col("dlt")).get_column("subject_id").unique()
+        with_dlt = subjects_frame.filter(pl.col("subject_id").is_in(dlt_ids.implode())).get_column("_sid")
+    has_dlt = pl.col("_sid").is_in(with_dlt.implode())
+    return (
+        subjects_frame.with_columns((pl.col("_followed") | (pl.col("infused") & has_dlt)).alias("dlt_evaluable"))
+        .select(
+            "_sid", "subject_id", "infused", "infusion_date", "lymphodepleted", "withdrawn", "died", "death_date",
+            "death_line", "death_cause", "death_day", "relapse_before_death", "dlt_evaluable", "efficacy_evaluable",
+        )
+        .sort("subject_id")
     )  # fmt: skip
 
 
-def teae_records(events: pl.DataFrame, config: Config) -> pl.DataFrame:
+def teae_records(
+    events: pl.DataFrame, config: Config, *, subjects: Subjects | None = None, vocabularies: tuple | None = None
+) -> pl.DataFrame:
     """The TEAEs of infused subjects (onset on study day 0 to ``teae.window_days``):
-    ``line, subject_id, date, end_date, study_day, grade, serious, term_key, soc_key``."""
+    ``line, _sid, date, end_date, study_day, grade, serious, term_key, soc_key``.
+    ``vocabularies``: the :func:`~cart19.engine.terms.vocabulary` of ``term`` and of ``soc``
+    over the ``ae`` records, when the caller has them."""
+    events, _ = _with_codes(events, subjects)
     infusions = (
-        events.select("subject_id", "event", "date", "line")
+        events.select("_sid", "event", "date")
         .filter(pl.col("event") == "infusion")
-        .select("subject_id", pl.col("date").alias("infusion_date"))
+        .select("_sid", pl.col("date").alias("infusion_date"))
     )
     aes = (
-        events.select("line", "subject_id", "event", "date", "end_date", "grade", "term", "soc", "serious")
+        events.select("line", "_sid", "event", "date", "end_date", "grade", "term", "soc", "serious")
         .filter(pl.col("event") == "ae")
-        .join(infusions, on="subject_id", how="inner", maintain_order="left")
+        .join(infusions, on="_sid", how="inner", maintain_order="left")
         .with_columns((pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("study_day"))
         .filter(pl.col("study_day").is_between(0, config.teae.window_days))
     )
-    aes = with_terms(with_terms(aes, "term", key="term_key"), "soc", key="soc_key")
-    return aes.select("line", "subject_id", "date", "end_date", "study_day", "grade", "serious", "term_key", "soc_key")
+    term_vocab, soc_vocab = vocabularies if vocabularies is not None else (None, None)
+    aes = with_terms(with_terms(aes, "term", key="term_key", vocab=term_vocab), "soc", key="soc_key", vocab=soc_vocab)
+    return aes.select("line", "_sid", "date", "end_date", "study_day", "grade", "serious", "term_key", "soc_key")
 
 
 def _in_group(terms: tuple[str, ...], socs: tuple[str, ...]) -> pl.Expr:
@@ -198,8 +233,8 @@ def _day_number(column: str) -> pl.Expr:
 
 def syndrome_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     """Per infused subject and syndrome group with a TEAE of the group (``teae``:
-    :func:`teae_records`): ``subject_id, syndrome, max_grade, onset_day, duration_days,
-    ongoing, first_line``, sorted by subject and the groups' configuration order.
+    :func:`teae_records`): ``_sid, syndrome, max_grade, onset_day, duration_days,
+    ongoing, first_line``, sorted by subject code and the groups' configuration order.
 
     * ``max_grade``: the highest grade of the subject's TEAE rows of the group;
     * ``onset_day``: the study day of the first of them;
@@ -221,8 +256,8 @@ def syndrome_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     else:
         rows = pl.concat(parts)
     never = pl.lit(dt.date(9999, 12, 31))
-    key = ["subject_id", "_order"]
-    rows = rows.sort("subject_id", "_order", "date", "line").with_columns(
+    key = ["_sid", "_order"]
+    rows = rows.sort("_sid", "_order", "date", "line").with_columns(
         pl.col("end_date").fill_null(never).alias("_end"),
         pl.struct(key).rle_id().cast(pl.Int64()).alias("_run"),
     )
@@ -250,7 +285,7 @@ def syndrome_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
         pl.col("line").filter(pl.col("_first_row")).first().alias("first_line"),
     )
     return per_subject.sort(key).select(
-        "subject_id",
+        "_sid",
         pl.lit(names).gather(pl.col("_order")).alias("syndrome"),
         "max_grade",
         "onset_day",
@@ -263,7 +298,7 @@ def syndrome_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
 
 
 def period_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
-    """Per infused subject and period with a TEAE whose onset day is in it: ``subject_id,
+    """Per infused subject and period with a TEAE whose onset day is in it: ``_sid,
     period, any, grade_ge3, serious`` (booleans; "a subject counts once per period")."""
     periods = config.safety.periods
     period = pl.lit(None, pl.String())
@@ -272,13 +307,13 @@ def period_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     return (
         teae.with_columns(period.alias("period"))
         .filter(pl.col("period").is_not_null())
-        .group_by("subject_id", "period")
+        .group_by("_sid", "period")
         .agg(
             pl.lit(True).alias("any"),
             (pl.col("grade") >= 3).any().alias("grade_ge3"),
             pl.col("serious").fill_null(False).any().alias("serious"),
         )
-        .sort("subject_id", "period")
+        .sort("_sid", "period")
     )
 
 
@@ -286,11 +321,12 @@ def period_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
 
 
 def _grouping(subjects: pl.DataFrame, groups: pl.DataFrame | None) -> tuple[pl.DataFrame, list[str]]:
-    """``subject_id, group`` for every subject (``(missing)`` where ``groups`` has none), and
+    """``_sid, group`` for every subject (``(missing)`` where ``groups`` has none), and
     the group values in order; without ``groups`` one unnamed group."""
     if groups is None:
-        return subjects.select("subject_id", pl.lit("", pl.String()).alias("group")), [""]
-    mapped = subjects.select("subject_id").join(groups.select("subject_id", "group"), on="subject_id", how="left")
+        return subjects.select("_sid", pl.lit("", pl.String()).alias("group")), [""]
+    mapped = subjects.select("_sid", "subject_id").join(groups.select("subject_id", "group"), on="subject_id",
+                                                         how="left").drop("subject_id")
     mapped = mapped.with_columns(pl.col("group").fill_null(MISSING_GROUP))
     return mapped, sorted(mapped.get_column("group").unique().to_list())
 
@@ -333,13 +369,13 @@ def summary(
     column (groups sorted by their text; subjects absent from ``groups`` in ``(missing)``).
     """
     mapping, names = _grouping(subjects, groups)
-    subjects = subjects.join(mapping, on="subject_id", how="left")
+    subjects = subjects.join(mapping, on="_sid", how="left")
     infused = subjects.filter(pl.col("infused"))
-    group_of = infused.select("subject_id", "group")
+    group_of = infused.select("_sid", "group")
     n_infused = infused.group_by("group").agg(pl.len().cast(pl.Int64()).alias("N"))
 
     # syndromes
-    syn = syndromes.join(group_of, on="subject_id", how="inner")
+    syn = syndromes.join(group_of, on="_sid", how="inner")
     grade = pl.col("max_grade")
     syn_wide = syn.group_by("group", pl.col("syndrome").alias("item")).agg(
         pl.len().alias("n_any"),
@@ -359,7 +395,7 @@ def summary(
     ]  # fmt: skip
 
     # periods
-    per = periods.join(group_of, on="subject_id", how="inner")
+    per = periods.join(group_of, on="_sid", how="inner")
     per_wide = per.group_by("group", pl.col("period").alias("item")).agg(
         pl.col("any").sum().alias("n_any"),
         pl.col("grade_ge3").sum().alias("n_grade_ge3"),
@@ -435,17 +471,24 @@ def summary(
 # --------------------------------------------------------------------------- listings
 
 
-def syndrome_listing(syndromes: pl.DataFrame) -> pl.DataFrame:
+def syndrome_listing(syndromes: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
     """The ``--listing`` rows: ``USUBJID,group,max_grade,onset_day,duration_days,ongoing,SRCSEQ``
-    (``ongoing`` ``Y``/``N``), by subject and the groups' configuration order."""
-    return syndromes.select(
-        pl.col("subject_id").alias("USUBJID"),
-        pl.col("syndrome").alias("group"),
-        "max_grade",
-        "onset_day",
-        "duration_days",
-        pl.when(pl.col("ongoing")).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ongoing"),
-        pl.col("first_line").alias("SRCSEQ"),
+    (``ongoing`` ``Y``/``N``), by subject and the groups' configuration order (``subjects``:
+    :func:`subject_status`, for the identifiers)."""
+    names = subjects.select("_sid", "subject_id")
+    return (
+        syndromes.with_row_index("_position")
+        .join(names, on="_sid", how="left")
+        .sort("subject_id", "_position")
+        .select(
+            pl.col("subject_id").alias("USUBJID"),
+            pl.col("syndrome").alias("group"),
+            "max_grade",
+            "onset_day",
+            "duration_days",
+            pl.when(pl.col("ongoing")).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ongoing"),
+            pl.col("first_line").alias("SRCSEQ"),
+        )
     )
 
 
@@ -466,16 +509,20 @@ def death_listing(subjects: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def never_infused_listing(events: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
+def never_infused_listing(events: pl.DataFrame, subjects: pl.DataFrame, *, codes: Subjects | None = None) -> pl.DataFrame:
     """For each subject never infused, the last record of their data (latest date, then the
-    latest line): ``USUBJID, event, date, result, term, SRCSEQ``, by subject."""
-    untreated = subjects.filter(~pl.col("infused")).select("subject_id")
+    latest line): ``USUBJID, event, date, result, term, SRCSEQ``, by subject (``subjects``:
+    :func:`subject_status`)."""
+    events, _ = _with_codes(events, codes)
+    untreated = subjects.filter(~pl.col("infused")).select("_sid", "subject_id")
     return (
-        events.select("line", "subject_id", "event", "date", "result", "term")
-        .join(untreated, on="subject_id", how="semi")
-        .sort("subject_id", "date", "line")
-        .group_by("subject_id", maintain_order=True)
+        events.select("line", "_sid", "event", "date", "result", "term")
+        .filter(pl.col("_sid").is_in(untreated.get_column("_sid").implode()))
+        .sort("_sid", "date", "line")
+        .group_by("_sid", maintain_order=True)
         .last()
+        .join(untreated, on="_sid", how="left")
+        .sort("subject_id")
         .select(
             pl.col("subject_id").alias("USUBJID"), "event", "date", "result", "term", pl.col("line").alias("SRCSEQ")
         )
@@ -488,20 +535,28 @@ def safety_profile(
     *,
     review_date: dt.date | None = None,
     groups: pl.DataFrame | None = None,
+    subjects: Subjects | None = None,
 ) -> SafetyProfile:
     """Every figure of the safety profile, gathered (the command prints them; the report lays
     them out). ``events``: the canonical frame after any cutoff; ``review_date``: the DLT
-    review's date (``--as-of``/the cutoff; default the latest date in the events)."""
-    subjects = subject_status(events, config, review_date=review_date)
-    teae = teae_records(events, config)
+    review's date (``--as-of``/the cutoff); ``groups``: see :func:`summary`; ``subjects``: the
+    reader's numbering of these records (:mod:`cart19.io.subjects`), if known (only makes it
+    faster)."""
+    coded, ids = _with_codes(events, subjects)
+    codes = Subjects(codes=coded.get_column("_sid"), ids=ids)
+    aes = coded.select("line", "event", "term", "soc").filter(pl.col("event") == "ae")
+    vocabularies = (vocabulary(aes, "term"), vocabulary(aes, "soc"))
+    status = subject_status(coded, config, review_date=review_date, subjects=codes)
+    teae = teae_records(coded, config, subjects=codes, vocabularies=vocabularies)
     syndromes = syndrome_subjects(teae, config)
     periods = period_subjects(teae, config)
+    warnings = [*spelling_warnings("term", vocabularies[0]), *spelling_warnings("soc", vocabularies[1])]
     return SafetyProfile(
-        summary=summary(subjects, syndromes, periods, config, groups=groups),
-        listing=syndrome_listing(syndromes),
-        deaths=death_listing(subjects),
-        never_infused=never_infused_listing(events, subjects),
-        warnings=tuple(merged_spellings(events)),
+        summary=summary(status, syndromes, periods, config, groups=groups),
+        listing=syndrome_listing(syndromes, status),
+        deaths=death_listing(status),
+        never_infused=never_infused_listing(coded, status, codes=codes),
+        warnings=tuple(warnings),
     )
 
 

@@ -30,7 +30,7 @@ import unicodedata
 
 import polars as pl
 
-__all__ = ["term_key", "tidy", "vocabulary", "with_terms", "merged_spellings", "key_set", "ae_vocabulary"]
+__all__ = ["term_key", "tidy", "vocabulary", "with_terms", "merged_spellings", "key_set", "ae_vocabulary", "spelling_warnings"]
 
 
 def tidy(text: str) -> str:
@@ -126,16 +126,22 @@ def merged_spellings(events: pl.DataFrame, columns: tuple[str, ...] = ("term", "
     'cytokine  release syndrome' (1)``."""
     out: list[str] = []
     for column in columns:
-        vocab = ae_vocabulary(events, column)
-        several = vocab.group_by("key").agg(pl.len().alias("n")).filter(pl.col("n") > 1).get_column("key")
-        if several.len() == 0:
-            continue
-        merged = vocab.filter(pl.col("key").is_in(several.implode())).sort(
-            ["label", "rows", "first_line"], descending=[False, True, False]
-        )
-        for (label,), part in merged.group_by("label", maintain_order=True):
-            spellings = ", ".join(f"{_quoted(text)} ({rows})" for text, rows in part.select(column, "rows").iter_rows())
-            out.append(f"{column} {_quoted(label)}: {part.height} spellings merged: {spellings}")
+        out.extend(spelling_warnings(column, ae_vocabulary(events, column)))
+    return out
+
+
+def spelling_warnings(column: str, vocab: pl.DataFrame) -> list[str]:
+    """:func:`merged_spellings`' warnings for one column, from its :func:`vocabulary`."""
+    out: list[str] = []
+    several = vocab.group_by("key").agg(pl.len().alias("n")).filter(pl.col("n") > 1).get_column("key")
+    if several.len() == 0:
+        return out
+    merged = vocab.filter(pl.col("key").is_in(several.implode())).sort(
+        ["label", "rows", "first_line"], descending=[False, True, False]
+    )
+    for (label,), part in merged.group_by("label", maintain_order=True):
+        spellings = ", ".join(f"{_quoted(text)} ({rows})" for text, rows in part.select(column, "rows").iter_rows())
+        out.append(f"{column} {_quoted(label)}: {part.height} spellings merged: {spellings}")
     return out
 
 
