@@ -192,23 +192,32 @@ def subject_status(
     )  # fmt: skip
 
 
+_AE_COLUMNS = ("line", "_sid", "event", "date", "end_date", "grade", "term", "soc", "serious")
+
+
 def teae_records(
-    events: pl.DataFrame, config: Config, *, subjects: Subjects | None = None, vocabularies: tuple | None = None
+    events: pl.DataFrame,
+    config: Config,
+    *,
+    subjects: Subjects | None = None,
+    vocabularies: tuple[pl.DataFrame, pl.DataFrame] | None = None,
+    aes: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The TEAEs of infused subjects (onset on study day 0 to ``teae.window_days``):
     ``line, _sid, date, end_date, study_day, grade, serious, term_key, soc_key``.
     ``vocabularies``: the :func:`~cart19.engine.terms.vocabulary` of ``term`` and of ``soc``
-    over the ``ae`` records, when the caller has them."""
+    over the ``ae`` records, and ``aes``, those records (columns :data:`_AE_COLUMNS`), when the
+    caller has them."""
     events, _ = _with_codes(events, subjects)
+    if aes is None:
+        aes = events.select(*_AE_COLUMNS).filter(pl.col("event") == "ae")
     infusions = (
         events.select("_sid", "event", "date")
         .filter(pl.col("event") == "infusion")
         .select("_sid", pl.col("date").alias("infusion_date"))
     )
     aes = (
-        events.select("line", "_sid", "event", "date", "end_date", "grade", "term", "soc", "serious")
-        .filter(pl.col("event") == "ae")
-        .join(infusions, on="_sid", how="inner", maintain_order="left")
+        aes.join(infusions, on="_sid", how="inner", maintain_order="left")
         .with_columns((pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("study_day"))
         .filter(pl.col("study_day").is_between(0, config.teae.window_days))
     )
@@ -218,11 +227,12 @@ def teae_records(
 
 
 def _in_group(terms: tuple[str, ...], socs: tuple[str, ...]) -> pl.Expr:
+    # (the keys are Categorical: is_in compares codes, not text)
     condition = pl.lit(False)
     if terms:
-        condition = condition | pl.col("term_key").cast(pl.String()).is_in(key_set(terms))
+        condition = condition | pl.col("term_key").is_in(pl.lit(pl.Series(key_set(terms))).implode())
     if socs:
-        condition = condition | pl.col("soc_key").cast(pl.String()).is_in(key_set(socs))
+        condition = condition | pl.col("soc_key").is_in(pl.lit(pl.Series(key_set(socs))).implode())
     return condition.fill_null(False)
 
 
@@ -301,19 +311,21 @@ def period_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     """Per infused subject and period with a TEAE whose onset day is in it: ``_sid,
     period, any, grade_ge3, serious`` (booleans; "a subject counts once per period")."""
     periods = config.safety.periods
-    period = pl.lit(None, pl.String())
-    for p in reversed(periods):
-        period = pl.when(pl.col("study_day").is_between(p.first_day, p.last_day)).then(pl.lit(p.label)).otherwise(period)
+    index = pl.lit(None, pl.Int32())
+    for i, p in reversed(list(enumerate(periods))):
+        index = pl.when(pl.col("study_day").is_between(p.first_day, p.last_day)).then(pl.lit(i, pl.Int32())).otherwise(index)
+    labels = pl.Series([p.label for p in periods], dtype=pl.String())
     return (
-        teae.with_columns(period.alias("period"))
-        .filter(pl.col("period").is_not_null())
-        .group_by("_sid", "period")
+        teae.select("_sid", index.alias("_period"), "grade", "serious")
+        .filter(pl.col("_period").is_not_null())
+        .group_by("_sid", "_period")
         .agg(
             pl.lit(True).alias("any"),
             (pl.col("grade") >= 3).any().alias("grade_ge3"),
             pl.col("serious").fill_null(False).any().alias("serious"),
         )
-        .sort("_sid", "period")
+        .sort("_sid", "_period")
+        .select("_sid", pl.lit(labels).gather(pl.col("_period")).alias("period"), "any", "grade_ge3", "serious")
     )
 
 
@@ -544,10 +556,11 @@ def safety_profile(
     faster)."""
     coded, ids = _with_codes(events, subjects)
     codes = Subjects(codes=coded.get_column("_sid"), ids=ids)
-    aes = coded.select("line", "event", "term", "soc").filter(pl.col("event") == "ae")
+    # the ae records once: the vocabularies and the TEAEs are made from them
+    aes = coded.select(*_AE_COLUMNS).filter(pl.col("event") == "ae")
     vocabularies = (vocabulary(aes, "term"), vocabulary(aes, "soc"))
     status = subject_status(coded, config, review_date=review_date, subjects=codes)
-    teae = teae_records(coded, config, subjects=codes, vocabularies=vocabularies)
+    teae = teae_records(coded, config, subjects=codes, vocabularies=vocabularies, aes=aes)
     syndromes = syndrome_subjects(teae, config)
     periods = period_subjects(teae, config)
     warnings = [*spelling_warnings("term", vocabularies[0]), *spelling_warnings("soc", vocabularies[1])]
