@@ -275,26 +275,33 @@ def syndrome_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     # over the whole (sorted) column of ``run * 2**23 + end day``, where a later run's values
     # all exceed an earlier run's (a window per subject and group is much slower in polars)
     shift = 2**23  # day numbers from 1900 to 9999 (see _day_number) fit in 23 bits
-    day_of = _day_number
-    packed = pl.col("_run") * shift + day_of("_end")
+    packed = pl.col("_run") * shift + _day_number("_end")
     first_row = pl.col("_run") != pl.col("_run").shift(1).fill_null(-1)
     latest_before = packed.cum_max().shift(1) - pl.col("_run") * shift
-    starts = first_row | (day_of("date") > latest_before + gap)
+    starts = first_row | (_day_number("date") > latest_before + gap)
     rows = rows.with_columns(starts.cum_sum().alias("_episode"), first_row.alias("_first_row"))
     # the first episode of each run: the episode number its first row has
     rows = rows.with_columns(
         (pl.col("_episode") == pl.when(pl.col("_first_row")).then(pl.col("_episode")).forward_fill()).alias("_in_first")
     )
     first = pl.col("_in_first")
-    per_subject = rows.group_by(key).agg(
-        pl.col("grade").max().cast(pl.Int64()).alias("max_grade"),
-        pl.col("study_day").min().alias("onset_day"),
-        pl.col("end_date").filter(first).is_null().any().alias("ongoing"),
-        pl.col("_end").filter(first).max().alias("_last_end"),
-        pl.col("date").filter(first).min().alias("_first_date"),
-        pl.col("line").filter(pl.col("_first_row")).first().alias("first_line"),
+    # simple aggregations over the runs (sorted integers): the first episode's values are
+    # made null on the other rows beforehand, rather than filtered per group
+    rows = rows.with_columns(
+        pl.when(first).then(pl.col("end_date").is_null()).alias("_ongoing"),
+        pl.when(first).then(pl.col("_end")).alias("_first_end"),
     )
-    return per_subject.sort(key).select(
+    per_subject = rows.group_by(pl.col("_run").set_sorted(), maintain_order=True).agg(
+        pl.col("_sid").first(),
+        pl.col("_order").first(),
+        pl.col("grade").max().cast(pl.Int64()).alias("max_grade"),
+        pl.col("study_day").first().alias("onset_day"),  # rows in order of onset
+        pl.col("_ongoing").max().alias("ongoing"),
+        pl.col("_first_end").max().alias("_last_end"),
+        pl.col("date").first().alias("_first_date"),
+        pl.col("line").first().alias("first_line"),
+    )
+    return per_subject.select(  # (the runs come in the order of _sid, _order)
         "_sid",
         pl.lit(names).gather(pl.col("_order")).alias("syndrome"),
         "max_grade",
