@@ -81,6 +81,13 @@ def _with_codes(events: pl.DataFrame, subjects: Subjects | None = None) -> tuple
     return events.with_columns(coded.codes.alias("_sid")), coded.ids
 
 
+def _of_subjects(codes: pl.Series, count: int) -> pl.Expr:
+    """Whether a record's subject (``_sid``) is one of ``codes`` (out of ``count`` subjects): a
+    lookup by code, not a hash of every record's code."""
+    chosen = pl.Series("_chosen", [False] * count, dtype=pl.Boolean()).scatter(codes.cast(pl.Int64()), True)
+    return pl.lit(chosen).gather(pl.col("_sid").cast(pl.Int64()))
+
+
 def subject_status(
     events: pl.DataFrame,
     config: Config,
@@ -109,7 +116,7 @@ def subject_status(
     events, ids = _with_codes(events, subjects)
     kinds = pl.col("event")
     records = events.lazy().select("line", "_sid", "event", "date", "end_date", "result")
-    milestones = records.filter(kinds.is_in(["infusion", "lymphodepletion", "withdrawal", "death"]))
+    milestones = records.filter(pl.any_horizontal(kinds == k for k in ("infusion", "lymphodepletion", "withdrawal", "death")))
     per_subject = (
         milestones.sort("_sid", "date", "line")
         .group_by("_sid")
@@ -176,7 +183,7 @@ def subject_status(
     with_dlt = pl.Series("_sid", [], dtype=short.dtype)
     if short.len():
         # the DLT review's rules on these subjects' AEs (its "dlt" status: a qualifying AE)
-        subset = events.filter(pl.col("_sid").is_in(short.implode())).drop("_sid")
+        subset = events.filter(_of_subjects(short, ids.len())).drop("_sid")
         subset = apply_cutoff(subset, review_date).events
         aes = flag_dlt_rules(ae_records(subset, config), config)
         dlt_ids = aes.filter(pl.col("dlt")).get_column("subject_id").unique()
@@ -532,11 +539,11 @@ def never_infused_listing(events: pl.DataFrame, subjects: pl.DataFrame, *, codes
     """For each subject never infused, the last record of their data (latest date, then the
     latest line): ``USUBJID, event, date, result, term, SRCSEQ``, by subject (``subjects``:
     :func:`subject_status`)."""
-    events, _ = _with_codes(events, codes)
+    events, ids = _with_codes(events, codes)
     untreated = subjects.filter(~pl.col("infused")).select("_sid", "subject_id")
     return (
         events.select("line", "_sid", "event", "date", "result", "term")
-        .filter(pl.col("_sid").is_in(untreated.get_column("_sid").implode()))
+        .filter(_of_subjects(untreated.get_column("_sid"), ids.len()))
         .sort("_sid", "date", "line")
         .group_by("_sid", maintain_order=True)
         .last()
