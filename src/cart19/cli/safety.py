@@ -76,11 +76,14 @@ def _escape(text: object) -> str:
 
 
 def _count(n: float | None, total: int | None) -> str:
+    """``n (percent%)``, the percent rounded half away from zero to one decimal as ``teae``'s
+    (exact integer arithmetic: tenths = floor((2000 n + N) / (2 N)))."""
     if n is None:
         return ""
     if not total:
         return f"{int(n)}"
-    return f"{int(n)} ({100 * n / total:.1f}%)"
+    tenths = (2000 * int(n) + total) // (2 * total)
+    return f"{int(n)} ({tenths // 10}.{tenths % 10}%)"
 
 
 def _number(value: float | None) -> str:
