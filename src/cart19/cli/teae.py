@@ -129,15 +129,19 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.engine.teae import ae_listing, teae_tables
-        from cart19.engine.terms import merged_spellings
+        from cart19.engine.terms import ae_vocabularies, spelling_warnings_of
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
         with env.progress("Deriving TEAEs"):
-            frame = ae_listing(inputs.events, inputs.config) if listing else teae_tables(inputs.events, inputs.config)
-        for warning in merged_spellings(inputs.events):  # one term vocabulary (engine/terms.py)
+            vocabularies = ae_vocabularies(inputs.events)  # one term vocabulary (engine/terms.py)
+            if listing:
+                frame = ae_listing(inputs.events, inputs.config)
+            else:
+                frame = teae_tables(inputs.events, inputs.config, vocabularies=vocabularies)
+        for warning in spelling_warnings_of(vocabularies):
             env.warn(warning)
         if chosen is not Format.table:
             write_frame(frame, chosen, output, env, excel_safe=excel_safe)

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import polars as pl
 
 from cart19.config import Config
-from cart19.engine.common import apply_cutoff, last_record_date
+from cart19.engine.common import apply_cutoff
 from cart19.engine.dlt import ae_records, flag_dlt_rules
-from cart19.engine.terms import key_set, spelling_warnings, vocabulary, with_terms
+from cart19.engine.terms import key_set, spelling_warnings_of, vocabulary, with_terms
 from cart19.io.subjects import Subjects, subject_codes
 from cart19.model import DEATH_CAUSES
 
@@ -577,7 +577,7 @@ def safety_profile(
     teae = teae_records(coded, config, subjects=codes, vocabularies=vocabularies, aes=aes)
     syndromes = syndrome_subjects(teae, config)
     periods = period_subjects(teae, config)
-    warnings = [*spelling_warnings("term", vocabularies[0]), *spelling_warnings("soc", vocabularies[1])]
+    warnings = spelling_warnings_of(vocabularies)
     return SafetyProfile(
         summary=summary(status, syndromes, periods, config, groups=groups),
         listing=syndrome_listing(syndromes, status),

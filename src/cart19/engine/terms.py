@@ -30,7 +30,8 @@ import unicodedata
 
 import polars as pl
 
-__all__ = ["term_key", "tidy", "vocabulary", "with_terms", "merged_spellings", "key_set", "ae_vocabulary", "spelling_warnings"]
+__all__ = ["term_key", "tidy", "vocabulary", "with_terms", "merged_spellings", "key_set", "ae_vocabulary", "spelling_warnings",
+           "ae_vocabularies", "spelling_warnings_of"]
 
 
 def tidy(text: str) -> str:
@@ -110,6 +111,17 @@ def _keys_only(frame: pl.DataFrame, column: str) -> pl.DataFrame:
         {column: texts, "key": keys, "label": [tidy(t) for t in texts]},
         schema={column: pl.String(), "key": pl.String(), "label": pl.String()},
     )
+
+
+def ae_vocabularies(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`ae_vocabulary` of ``term`` and of ``soc``, from one pass over the records."""
+    aes = events.select("line", "event", "term", "soc").filter(pl.col("event") == "ae")
+    return vocabulary(aes, "term"), vocabulary(aes, "soc")
+
+
+def spelling_warnings_of(vocabularies: tuple[pl.DataFrame, pl.DataFrame]) -> list[str]:
+    """:func:`merged_spellings` from the :func:`ae_vocabularies` a caller has already."""
+    return [*spelling_warnings("term", vocabularies[0]), *spelling_warnings("soc", vocabularies[1])]
 
 
 def ae_vocabulary(events: pl.DataFrame, column: str) -> pl.DataFrame:
