@@ -8,7 +8,7 @@ benchmarks/data/), then runs, each in a fresh process:
 
 * the physical limit: `python -c "import polars; polars.read_csv(FILE, infer_schema=False)"`;
 * every command of `_commands` below on the file (validate, derive, teae, check-dlt, response, cuminc,
-  adam, tables, ...), and `km` on derive's output;
+  safety, adam, tables, ...), and `km` on derive's output;
 * start-up: `python -c pass`, `cart19 --help`, and `cart19 derive examples/events.csv`.
 
 It reports wall time (best of --repeat), the ratio to the bare read of the same file, and the
@@ -105,6 +105,7 @@ def _commands(path: Path, adtte: Path) -> list[tuple[str, list[str], Path | None
         ("tables", [*CART19, "tables", str(path), "-o", str(DATA / f"tables-{path.stem}.rtf"), "-q"], None),
         ("cuminc", [*CART19, "cuminc", str(path), "--format", "csv"], None),
         ("cuminc --dataset", [*CART19, "cuminc", str(path), "--dataset", "--format", "csv"], None),
+        ("safety", [*CART19, "safety", str(path), "--format", "csv"], None),
     ]
 
 
@@ -163,7 +164,7 @@ def machine() -> str:
 
 
 #: The scale issue's goals: (command, subjects, most times the bare read).
-RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0))
+RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0), ("safety", 100_000, 3.0))
 #: "1M subjects completes ... with peak memory under 8 GB"
 PEAK_GOAL_MIB = 8e9 / 2**20
 

@@ -37,6 +37,8 @@ COMMANDS: list[list[str]] = [
     ["teae", "{in}", "--listing"],
     ["check-dlt", "{in}"],
     ["check-dlt", "{in}", "--format", "csv", "--as-of", "2023-03-01"],
+    ["safety", "{in}"],
+    ["safety", "{in}", "--listing", "--cutoff", "2024-06-30"],
     ["km", "{in}"],
 ]
 PLOT_COMMANDS: list[list[str]] = [
@@ -283,7 +285,7 @@ NAMED: dict[str, bytes] = {
 
 #: The commands every named case goes through (the reader is shared; these are the engines).
 NAMED_COMMANDS = [["validate", "{in}", "--format", "json"], ["derive", "{in}"], ["check-dlt", "{in}"],
-                  ["teae", "{in}", "--listing"]]  # fmt: skip
+                  ["teae", "{in}", "--listing"], ["safety", "{in}"]]  # fmt: skip
 
 
 @pytest.mark.parametrize("data", list(NAMED.values()), ids=list(NAMED))

@@ -395,6 +395,82 @@ class StudyConfig(_Section):
     studyid: Annotated[str, Field(max_length=200, pattern=r"^[!-~]([ -~]*[!-~])?$")] = "CART19"
     #: Dataset-JSON ``originator``: the organisation that wrote the files.
     originator: Annotated[str, Field(min_length=1, max_length=200)] = "cart19"
+class SafetyGroup(_Section):
+    """One syndrome of special interest (safety-profile.md): the TEAEs whose term is in
+    ``terms`` or whose SOC is in ``socs`` (matched by the one normal form of
+    :mod:`cart19.engine.terms`)."""
+
+    name: str = Field(min_length=1)
+    terms: tuple[str, ...] = ()
+    socs: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SafetyGroup:
+        if not self.terms and not self.socs:
+            raise ValueError(f"safety group {self.name!r} names no terms and no SOCs")
+        return self
+
+
+class SafetyPeriod(_Section):
+    """A period after the infusion, by study day of onset, both ends included."""
+
+    first_day: Annotated[int, Field(ge=0, le=36_500)]
+    last_day: Annotated[int, Field(ge=0, le=36_500)]
+
+    @property
+    def label(self) -> str:
+        return f"{self.first_day}-{self.last_day}"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SafetyPeriod:
+        if self.first_day > self.last_day:
+            raise ValueError(f"period first_day {self.first_day} is after last_day {self.last_day}")
+        return self
+
+
+def _default_safety_groups() -> tuple[SafetyGroup, ...]:
+    return (
+        SafetyGroup(name="CRS", terms=_CRS),
+        SafetyGroup(name="ICANS", terms=_ICANS),
+        SafetyGroup(name="aGVHD", terms=_AGVHD),
+        SafetyGroup(name="cGVHD", terms=("Chronic graft versus host disease",)),
+        SafetyGroup(name="infection", socs=("Infections and infestations",)),
+        SafetyGroup(name="cytopenia", terms=_CYTOPENIA),
+    )
+
+
+class SafetyConfig(_Section):
+    """The CAR-T safety profile (safety-profile.md): syndromes, periods, deaths, disposition."""
+
+    groups: tuple[SafetyGroup, ...] = Field(default_factory=_default_safety_groups)
+    #: Rows of a group starting on or before this many days after the latest end so far join
+    #: the episode (1: "overlap or follow within one day").
+    episode_gap_days: Annotated[int, Field(ge=0, le=365)] = 1
+    periods: tuple[SafetyPeriod, ...] = (
+        SafetyPeriod(first_day=0, last_day=28),
+        SafetyPeriod(first_day=29, last_day=90),
+        SafetyPeriod(first_day=91, last_day=365),
+        SafetyPeriod(first_day=366, last_day=730),
+    )
+    #: Deaths are counted on or before each of these study days (and in the OS window).
+    death_days: tuple[Annotated[int, Field(ge=0, le=36_500)], ...] = (28, 100)
+    #: Non-relapse deaths are counted on or before this study day.
+    nrm_day: Annotated[int, Field(ge=0, le=36_500)] = 100
+    # A disease death without an earlier relapse is a relapse or not by
+    # ``cuminc.disease_death_as_relapse``, and "efficacy-evaluable" uses ``response.window_days``:
+    # one setting each, so the safety profile, the response rates and the relapse incidence agree.
+
+    @model_validator(mode="after")
+    def _valid(self) -> SafetyConfig:
+        names = [g.name for g in self.groups]
+        if len(set(names)) != len(names):
+            raise ValueError(f"safety group names must be unique, got {names}")
+        for before, after in zip(self.periods, self.periods[1:]):
+            if after.first_day <= before.last_day:
+                raise ValueError(f"safety periods must be in order and not overlap: {before.label} then {after.label}")
+        if len(set(self.death_days)) != len(self.death_days):
+            raise ValueError(f"death_days must be distinct, got {list(self.death_days)}")
+        return self
 
 
 class Config(_Section):
@@ -412,6 +488,7 @@ class Config(_Section):
     km: KMConfig = KMConfig()
     response: ResponseConfig = ResponseConfig()
     study: StudyConfig = StudyConfig()
+    safety: SafetyConfig = SafetyConfig()
 
 
 def _describe(error: dict) -> str:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from cart19.config import EventKind
 from cart19.model import (
     AE_ONLY_COLUMNS,
+    COLUMNS,
     EARLIEST_YEAR,
     EVENT_KINDS,
     FULL_DATE_PATTERN,
@@ -32,6 +33,8 @@ from cart19.model import (
     canonical_mrd,
     canonical_result,
     clean_cell,
+    describe_invisible,
+    invisible_characters,
 )
 
 
@@ -165,6 +168,11 @@ def record_problems(row: Mapping[str, object]) -> list[tuple[str, str | None, st
         for flag in ("serious", "related"):
             if cell[flag] is not None and cell[flag].upper() not in YES_NO:  # type: ignore[union-attr]
                 problems.append((flag, cell[flag], f"{flag} must be Y or N"))
+    for column in COLUMNS:  # "Text cells": trimmed, but subject_id as written
+        text = row.get(column)
+        text = (None if text is None else str(text)) if column == "subject_id" else _clean(text)
+        if text is not None and invisible_characters(text):
+            problems.append((column, text, describe_invisible(text)))
     if kind in RESULTS_BY_KIND:
         if cell["result"] is None:
             problems.append(("result", None, "result is missing"))

@@ -108,3 +108,49 @@ def canonical_mrd(value: str) -> str | None:
     """The canonical spelling of an ``mrd`` value (case-insensitive, as :func:`canonical_result`), or None."""
     folded = value.lower()
     return folded if folded in MRD_VALUES else None
+#: Characters a text cell may not hold (events-format.md, "Text cells"): the control characters
+#: (Unicode Cc: C0, DEL, C1) other than the line breaks LF and CR of a quoted field, and the
+#: invisible format characters (Unicode Cf: zero-width space, bidirectional controls, a BOM
+#: inside the text, ...), as inclusive code point ranges. Written out, not read from
+#: ``unicodedata`` at import (slow, and tied to the running Python's Unicode version), so that
+#: Python (:func:`invisible_characters`) and polars (:data:`INVISIBLE_PATTERN`) test the same
+#: set; ``tests/test_text_cells.py`` holds it to Unicode's Cc and Cf categories.
+INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0000, 0x0009), (0x000B, 0x000C), (0x000E, 0x001F), (0x007F, 0x009F),  # Cc, but LF and CR
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
+    (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+)  # fmt: skip
+
+#: :data:`INVISIBLE_RANGES` as a regular-expression character class (polars' regex syntax).
+INVISIBLE_PATTERN = "[" + "".join(
+    f"\\x{{{low:X}}}" if low == high else f"\\x{{{low:X}}}-\\x{{{high:X}}}" for low, high in INVISIBLE_RANGES
+) + "]"
+
+_INVISIBLE = frozenset(chr(c) for low, high in INVISIBLE_RANGES for c in range(low, high + 1))
+
+
+def invisible_characters(text: str) -> list[tuple[int, str]]:
+    """The (1-based position, character) of every character of :data:`INVISIBLE_RANGES` in ``text``."""
+    return [(i, ch) for i, ch in enumerate(text, start=1) if ch in _INVISIBLE]
+
+
+def describe_invisible(text: str) -> str:
+    """The error message for a text cell holding such characters: the first one's code point
+    and name, its position, and how many more there are."""
+    import unicodedata
+
+    found = invisible_characters(text)
+    if not found:  # pragma: no cover - called on offending cells only
+        return ""
+    position, ch = found[0]
+    kind = "a control character" if unicodedata.category(ch) == "Cc" else "an invisible format character"
+    name = unicodedata.name(ch, "")
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return (
+        f"{kind} U+{ord(ch):04X}{' ' + name if name else ''} at character {position}{more}; such characters split "
+        "a subject in two or hide a term from a rule without anyone seeing why: remove it"
+    )
+

@@ -42,6 +42,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cuminc",
     "teae",
     "check_dlt",
+    "safety",
     "simulate",
     "plot",
     "report",

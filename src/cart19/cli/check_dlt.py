@@ -156,6 +156,7 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.engine.dlt import dlt_review
+        from cart19.engine.terms import merged_spellings
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
@@ -171,6 +172,8 @@ def register(app: typer.Typer) -> None:
             review = dlt_review(inputs.events, inputs.config, review_date)
         if review.set_aside:
             env.warn(f"{review.set_aside} record(s) dated after the review date {review_date} were set aside")
+        for warning in merged_spellings(inputs.events):  # one term vocabulary (engine/terms.py)
+            env.warn(warning)
         for warning in review.warnings[:_LISTED_WARNINGS]:
             env.warn(warning)
         if len(review.warnings) > _LISTED_WARNINGS:

@@ -129,13 +129,20 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.engine.teae import ae_listing, teae_tables
+        from cart19.engine.terms import ae_vocabularies, spelling_warnings_of
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
         with env.progress("Deriving TEAEs"):
-            frame = ae_listing(inputs.events, inputs.config) if listing else teae_tables(inputs.events, inputs.config)
+            vocabularies = ae_vocabularies(inputs.events)  # one term vocabulary (engine/terms.py)
+            if listing:
+                frame = ae_listing(inputs.events, inputs.config)
+            else:
+                frame = teae_tables(inputs.events, inputs.config, vocabularies=vocabularies)
+        for warning in spelling_warnings_of(vocabularies):
+            env.warn(warning)
         if chosen is not Format.table:
             write_frame(frame, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):

@@ -11,8 +11,8 @@ Public API:
   rule met).
 * :func:`dlt_review` - the review for a safety meeting: per-subject status, rate, exact CI,
   the stopping rule's verdict and warnings for the safety physician.
-* :func:`normalise_term` - the term-matching key (case-insensitive, hyphens read as spaces,
-  whitespace collapsed).
+* :func:`normalise_term` - the term-matching key, :func:`cart19.engine.terms.term_key` (NFC,
+  case-insensitive, hyphens read as spaces, white space collapsed).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import polars as pl
 
 from cart19.config import Config, DLTConfig, DLTRule
 from cart19.engine.common import apply_cutoff, last_record_date, treated_subjects
+from cart19.engine.terms import ae_vocabulary, term_key, with_terms
 
 #: Statuses of a subject in a DLT review (cli.md, ``check-dlt --format json``).
 STATUSES: tuple[str, ...] = ("dlt", "no_dlt", "in_window", "not_evaluable")
@@ -33,22 +34,9 @@ STATUSES: tuple[str, ...] = ("dlt", "no_dlt", "in_window", "not_evaluable")
 # --- term matching -------------------------------------------------------------------------
 
 
-def normalise_term(text: str) -> str:
-    """"Terms match the preferred term case-insensitively", hyphens read as spaces and runs of
-    whitespace collapsed: ``"Acute graft-versus-host  disease"`` -> ``"acute graft versus host
-    disease"``."""
-    return " ".join(text.lower().replace("-", " ").split())
-
-
-def _normalised(column: str) -> pl.Expr:
-    """The polars twin of :func:`normalise_term` (null stays null)."""
-    return (
-        pl.col(column)
-        .str.to_lowercase()
-        .str.replace_all("-", " ", literal=True)
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-    )
+#: The normal form of a term or SOC: :func:`cart19.engine.terms.term_key` (one vocabulary for
+#: the DLT rules, the TEAE tables and the safety profile).
+normalise_term = term_key
 
 
 def _keys(values: set[str]) -> pl.Series:
@@ -112,15 +100,6 @@ def _rule_pending(rule: DLTRule, config: DLTConfig) -> pl.Expr | None:
 # --- AE records with what the rules need ----------------------------------------------------
 
 
-def _with_key(frame: pl.DataFrame, column: str, alias: str) -> pl.DataFrame:
-    """Add the matching key of ``column`` (see :func:`normalise_term`), computed once per
-    distinct value: a trial has a few hundred terms and may have millions of records. The key
-    is Categorical: the rules test it against sets of terms (``is_in``), which on a categorical
-    column compares codes, not text."""
-    keys = frame.select(pl.col(column).unique()).with_columns(_normalised(column).cast(pl.Categorical()).alias(alias))
-    return frame.join(keys, on=column, how="left", nulls_equal=True, maintain_order="left")
-
-
 def _aes_with_infusion(events: pl.DataFrame, treated: pl.DataFrame, where: pl.Expr | None = None) -> pl.DataFrame:
     """Every ``ae`` record (that meets ``where``, if given), in input order, with its subject's
     ``infusion_date``, ``study_day`` (infusion = day 0) and ``_subject``: the subject's row
@@ -180,7 +159,9 @@ def ae_records(
         pl.col("end_date").is_null().alias("ongoing"),
         ((pl.coalesce("end_date", "last_date") - pl.col("date")).dt.total_days() + 1).alias("duration_days"),
     )
-    return _with_key(_with_key(aes, "term", "term_key"), "soc", "soc_key")
+    # the keys are Categorical: the rules test them against sets of terms (``is_in``), which on
+    # a categorical column compares codes, not text
+    return with_terms(with_terms(aes, "term", key="term_key"), "soc", key="soc_key")
 
 
 #: Conditions per integer code column of :func:`_with_rule_names`: a bit each, in an Int64.
@@ -515,13 +496,16 @@ def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = Non
     )
     last_dates = _last_record_dates(events)
     aes = flag_dlt_rules(ae_records(events, config, aes=candidates, last_dates=last_dates), config)
+    # a DLT's term as the TEAE tables show it (the vocabulary's label, cart19.engine.terms)
+    labels = ae_vocabulary(events, "term").select("term", "label")
     qualifying = (
         aes.filter(pl.col("dlt"))
+        .join(labels, on="term", how="left", maintain_order="left")
         .sort("subject_id", "date", "line")
         .select(
             "subject_id",
             "line",
-            "term",
+            pl.col("label").alias("term"),
             pl.col("grade").cast(pl.Int64()),
             "date",
             "study_day",

@@ -16,6 +16,7 @@ import polars as pl
 from cart19.config import Config
 from cart19.engine.common import treated_subjects
 from cart19.engine.dlt import _aes_with_infusion, ae_records, flag_dlt_rules
+from cart19.engine.terms import ae_vocabularies
 
 #: Tables in output order (cli.md, ``teae --format csv``).
 TABLES: tuple[str, ...] = ("overall", "serious", "related", "soc", "soc_pt")
@@ -72,8 +73,9 @@ def ae_listing(events: pl.DataFrame, config: Config) -> pl.DataFrame:
     =========  ==================================================================================
     USUBJID    subject
     AESEQ      the input line of the record (the source of every other column)
-    AETERM     the term as written; AEDECOD the same (the input carries the MedDRA PT)
-    AESOC      the SOC, ``teae.uncoded_soc`` ("Uncoded") when empty
+    AETERM     the term as written; AEDECOD its label in the run's one vocabulary
+               (:mod:`cart19.engine.terms`: the spelling of its normal form used most often)
+    AESOC      the SOC's label likewise, ``teae.uncoded_soc`` ("Uncoded") when empty
     AETOXGR    grade 1-5
     TRTSDT     infusion date
     ASTDT      onset; ASTDTF ``"D"`` when the day was imputed
@@ -88,12 +90,13 @@ def ae_listing(events: pl.DataFrame, config: Config) -> pl.DataFrame:
     =========  ==================================================================================
     """
     aes = flag_dlt_rules(ae_records(events, config), config)
+    term_vocab, soc_vocab = ae_vocabularies(events)
     return aes.sort("subject_id", "date", "line").select(
         pl.col("subject_id").alias("USUBJID"),
         pl.col("line").alias("AESEQ"),
         pl.col("term").alias("AETERM"),
-        pl.col("term").alias("AEDECOD"),
-        pl.col("soc").fill_null(config.teae.uncoded_soc).alias("AESOC"),
+        _label(pl.col("term"), term_vocab).alias("AEDECOD"),
+        _label(pl.col("soc"), soc_vocab).fill_null(config.teae.uncoded_soc).alias("AESOC"),
         pl.col("grade").alias("AETOXGR"),
         pl.col("infusion_date").alias("TRTSDT"),
         pl.col("date").alias("ASTDT"),
@@ -110,6 +113,12 @@ def ae_listing(events: pl.DataFrame, config: Config) -> pl.DataFrame:
         _yes(pl.col("dlt")).alias("DLTFL"),
         pl.when(pl.col("dlt")).then(pl.col("dlt_rules").list.join(";")).alias("DLTRULE"),
     )
+
+
+def _label(text: pl.Expr, vocab: pl.DataFrame) -> pl.Expr:
+    """The label (:func:`cart19.engine.terms.vocabulary`) of each text; null stays null."""
+    column = vocab.columns[0]
+    return text.replace_strict(vocab.get_column(column), vocab.get_column("label"), default=None)
 
 
 def percent_one_decimal(n: pl.Expr, total: pl.Expr) -> pl.Expr:
@@ -164,6 +173,19 @@ def _codes(values: pl.Series) -> tuple[pl.Series, pl.Series]:
     return codes, pl.concat([names, pl.Series(values.name, [None], pl.String())])
 
 
+def _label_codes(values: pl.Series, vocab: pl.DataFrame, missing: str | None) -> tuple[pl.Series, pl.Series]:
+    """:func:`_codes` of the labels of a text column (:mod:`cart19.engine.terms`: the spelling a
+    table shows for each text's normal form; ``missing`` for an empty cell): the texts are coded
+    as written and their few distinct values relabelled, so no column of labels is built."""
+    codes, names = _codes(values)
+    label_of = dict(zip(vocab.get_column(vocab.columns[0]).to_list(), vocab.get_column("label").to_list(), strict=True))
+    labels = [missing if name is None else label_of.get(name, name) for name in names.to_list()]
+    distinct = sorted({label for label in labels if label is not None})
+    position = {label: i for i, label in enumerate(distinct)}
+    relabel = pl.Series([len(distinct) if label is None else position[label] for label in labels], dtype=pl.Int64())
+    return relabel.gather(codes).alias(values.name), pl.Series(values.name, [*distinct, None], dtype=pl.String())
+
+
 def _long(wide: pl.DataFrame, table: str) -> pl.DataFrame:
     for key in ("soc", "term"):
         if key not in wide.columns:
@@ -177,7 +199,9 @@ def _long(wide: pl.DataFrame, table: str) -> pl.DataFrame:
     ).with_columns(pl.lit(table).alias("table"))
 
 
-def teae_tables(events: pl.DataFrame, config: Config) -> pl.DataFrame:
+def teae_tables(
+    events: pl.DataFrame, config: Config, *, vocabularies: tuple[pl.DataFrame, pl.DataFrame] | None = None
+) -> pl.DataFrame:
     """TEAE incidence in the long format of cli.md: ``table,soc,term,grade,n,N,percent``.
 
     "Subjects in the safety set (infused) are the denominator. Each subject is counted once per
@@ -190,19 +214,23 @@ def teae_tables(events: pl.DataFrame, config: Config) -> pl.DataFrame:
     * ``N`` = infused subjects; ``percent`` by :func:`percent_one_decimal` (null when N = 0);
     * order: tables as listed; SOCs by descending ``any`` count, then alphabetically
       (case-insensitive, then as written); PTs within a SOC likewise; grades as listed.
-    SOCs and PTs are grouped as written (a missing SOC is ``teae.uncoded_soc``).
+    SOCs and PTs are grouped by their normal form and shown by their label
+    (:mod:`cart19.engine.terms`: the spelling used most often); a missing SOC is
+    ``teae.uncoded_soc``.
     """
     treated = treated_subjects(events)
     total = treated.height
     # only the columns the tables read (a filter or a join copies every column it is given)
     ae_columns = events.select("subject_id", "event", "date", "grade", "term", "soc", "serious", "related")
+    # one term vocabulary (cart19.engine.terms): spellings of a term are one row, shown as its label
+    term_vocab, soc_vocab = vocabularies if vocabularies is not None else ae_vocabularies(events)
     teae = (
         _aes_with_infusion(ae_columns, treated)
         .filter(pl.col("_subject").is_not_null() & treatment_emergent(config))
         .select(
             pl.col("_subject").cast(pl.Int64()),
             "grade",
-            pl.col("soc").fill_null(config.teae.uncoded_soc),
+            "soc",
             "term",
             pl.col("serious").fill_null(False),
             pl.col("related").fill_null(False),
@@ -210,8 +238,8 @@ def teae_tables(events: pl.DataFrame, config: Config) -> pl.DataFrame:
     )
     # subjects, SOCs and terms as integers, so that the per-subject maxima are integer sorts, not
     # string group-bys; a cell is a SOC, or a SOC and a term (soc * n_terms + term)
-    soc_codes, soc_names = _codes(teae.get_column("soc"))
-    term_codes, term_names = _codes(teae.get_column("term"))
+    soc_codes, soc_names = _label_codes(teae.get_column("soc"), soc_vocab, config.teae.uncoded_soc)
+    term_codes, term_names = _label_codes(teae.get_column("term"), term_vocab, None)
     teae = teae.with_columns(soc_codes.alias("_soc"), term_codes.alias("_term"))
     n_socs, n_terms = len(soc_names), len(term_names)
     subject, soc_code, term_code = pl.col("_subject"), pl.col("_soc"), pl.col("_term")

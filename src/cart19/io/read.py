@@ -31,7 +31,7 @@ from cart19.io.validate import (
     scan_coded,
     validate_raw,
 )
-from cart19.model import COLUMNS
+from cart19.model import COLUMNS, INVISIBLE_PATTERN, STRIP_CHARS
 from cart19.schema import EVENTS_SCHEMA
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -181,6 +181,12 @@ def _has_line_break(*texts: pl.Series) -> bool:
     return any(values.str.contains("\n", literal=True).any() for values in texts)
 
 
+def _has_invisible(*texts: pl.Series) -> bool:
+    """Whether a text of the distinct values of a coded table holds a control or invisible
+    format character (:data:`cart19.model.INVISIBLE_PATTERN`)."""
+    return any(values.str.contains(INVISIBLE_PATTERN).any() for values in texts)
+
+
 def _raw_columns(read_name: dict[str, str]) -> list[pl.Expr]:
     """``line`` and the format's columns from a scan (``read_name``: column -> name polars gave it)."""
     return [(pl.col("_row").cast(pl.Int64) + 2).alias("line")] + [
@@ -206,6 +212,10 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | 
     subjects = subject_codes(coded.get_column("subject_id"))
     values = categories.to_series()  # every distinct text of the coded columns, in code order
     if _has_line_break(subjects.ids, values):  # a quoted line break: record i is not on line i + 2
+        return None
+    # a control or invisible character in a cell (the trimmed text; subject_id as written) is an
+    # error (events-format.md, "Text cells"): the eager path names it
+    if _has_invisible(subjects.ids) or _has_invisible(values.str.strip_chars(STRIP_CHARS)):
         return None
     rows = coded_rows(coded.select(pl.exclude("^_unknown_.*$")), values, subjects)
     del coded  # the coded table is not needed any more: at 1M subjects it holds ~1.9 GiB

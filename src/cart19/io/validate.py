@@ -16,7 +16,9 @@ from cart19.errors import Issue
 from cart19.io.subjects import Subjects
 from cart19.model import (
     AE_ONLY_COLUMNS,
+    COLUMNS,
     EARLIEST_YEAR,
+    INVISIBLE_PATTERN,
     EVENT_KINDS,
     FULL_DATE_PATTERN,
     GRADE_PATTERN,
@@ -27,6 +29,7 @@ from cart19.model import (
     RESULTS_BY_KIND,
     STRIP_CHARS,
     YEAR_DATE_PATTERN,
+    describe_invisible,
 )
 from cart19.schema import EVENTS_SCHEMA
 
@@ -180,6 +183,13 @@ def _record_checks() -> list[tuple[str, pl.Expr, pl.Expr | str]]:
         checks.append(
             (flag, is_ae & pl.col(f"_has_{flag}") & pl.col(f"_{flag}").is_null(),
              f"{flag} must be Y or N (or empty when unknown)")
+        )  # fmt: skip
+    # "Text cells": a control or invisible format character in any cell (trimmed; subject_id as
+    # written), on any row; the message names the code point (computed for these cells only)
+    for column in COLUMNS:
+        checks.append(
+            (column, pl.col(column).str.contains(INVISIBLE_PATTERN),
+             pl.col(column).map_elements(describe_invisible, return_dtype=pl.String))
         )  # fmt: skip
     return checks
 
