@@ -33,6 +33,7 @@ app = typer.Typer(
 #: Command modules, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "validate",
+    "events",
     "derive",
     "km",
     "teae",

@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
         chosen = resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
         with env.progress("Deriving OS, EFS and DOR"):
-            adtte = derive_adtte(inputs.events, inputs.config, inputs.subjects)
+            adtte = inputs.traced(derive_adtte(inputs.events, inputs.config, inputs.subjects))
         if chosen is not Format.table:  # resolve_format never gives table with -o
             write_frame(adtte, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):
