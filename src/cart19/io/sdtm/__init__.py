@@ -83,7 +83,7 @@ def read_sdtm(folder: str | Path, config: SDTMConfig | None = None, *, with_sha2
     origin = _Origins(rows)
     issues += [origin.translate(i) for i in found]
     if not any(i.severity == "error" for i in issues):
-        imputed_year = rows.get_column("dtf") == "M"
+        imputed_year = (rows.get_column("dtf") == "M").fill_null(False)
         events = events.with_columns(pl.col("date_imputed") | pl.lit(imputed_year))
         issues += [origin.translate(i) for i in contradiction_warnings(events)]
         issues += _outside_dm(rows, domains)
