@@ -299,6 +299,10 @@ def test_unknown_extra_variables_are_ignored(tmp_path):
     assert a.events.equals(b.events)
     assert _messages(a.warnings) == _messages(b.warnings)
     assert b.covariates.to_dicts() == [{"subject_id": "P1", "AGE": "43"}]
+    # a file of another domain is not read (not even opened): a warning
+    (tmp_path / "b" / "define.json").write_text("not json", encoding="utf-8")
+    assert "define.json: not read: the mapping reads the domains DM, EX, CM, RS, AE, PR, DS, DD, SV, SS" in _messages(
+        read_sdtm(tmp_path / "b").warnings)
 
 
 def test_aesev_without_aetoxgr_is_one_error_naming_the_option(tmp_path):

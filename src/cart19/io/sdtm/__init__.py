@@ -23,7 +23,7 @@ from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
 from cart19.io.read import ReadResult
 from cart19.io.sdtm.formats import domain_files, read_domain
-from cart19.io.sdtm.mapping import EVENT_TEXT, Domain, SdtmIssue, map_domains
+from cart19.io.sdtm.mapping import DOMAINS, EVENT_TEXT, Domain, SdtmIssue, map_domains
 from cart19.io.validate import validate_raw
 from cart19.model import COLUMNS
 
@@ -68,6 +68,10 @@ def read_sdtm(folder: str | Path, config: SDTMConfig | None = None, *, with_sha2
                                               f"the subjects; the folder has {found}"))  # fmt: skip
     domains: dict[str, Domain] = {}
     for name, path in files.items():
+        if name not in DOMAINS:
+            issues.append(SdtmIssue(None, None, None, f"not read: the mapping reads the domains {', '.join(DOMAINS)}",
+                                    "warning", path.name))  # fmt: skip
+            continue
         try:
             domains[name] = Domain(name, path.name, read_domain(path))
         except InputError as exc:

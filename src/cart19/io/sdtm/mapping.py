@@ -248,10 +248,6 @@ def map_domains(domains: dict[str, Domain], config: SDTMConfig) -> Mapped:
         b.add(ss, ss.frame.filter(alive & ss.col("SSDTC").is_not_null()), "contact", "SSDTC")
         b.leave_out(ss, ss.frame.filter(alive & ss.col("SSDTC").is_null()), "no SSDTC")
         b.leave_out(ss, ss.frame.filter(~alive), f"SSSTRESC not in {', '.join(config.alive_statuses)}")
-    for name, d in domains.items():
-        if name not in DOMAINS:
-            b.issues.append(SdtmIssue(None, None, None, f"the {name} domain is not read by the mapping (it reads "
-                                      f"{', '.join(DOMAINS)})", "warning", d.file))  # fmt: skip
     rows = pl.concat(b.rows, how="vertical") if b.rows else pl.DataFrame(schema=ROW_SCHEMA)
     return Mapped(rows=rows, report=_report(b, rows, domains), issues=b.issues, covariates=covariates)
 
