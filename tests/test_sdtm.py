@@ -433,3 +433,9 @@ def test_invalid_sdtm_exits_2_and_writes_nothing(tmp_path):
     assert "Traceback" not in result.stderr
     assert not out.exists()
     assert run_cli("validate", study).exit_code == 2
+
+
+def test_a_rule_about_two_records_names_both_sdtm_records(tmp_path):
+    study = write_study(tmp_path / "s", {"dm": dm("P1"), "ex": [ex_infusion("P1")], "ae": [_ae(1), _ae(2)]})
+    warnings = _messages(read_sdtm(study).warnings)
+    assert "ae.csv, record 2, 'ae': the same record as ae.csv record 1 (every cell equal): entered twice?" in warnings

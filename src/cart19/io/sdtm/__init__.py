@@ -124,11 +124,13 @@ class _Origins:
         return None
 
     def _where(self, match: re.Match) -> str:
-        row = self._row(int(match.group(1)))
-        return match.group(0) if row is None else f"in {row['file']} record {row['record']}"
+        row = self._row(int(match.group(2)))
+        if row is None:
+            return match.group(0)
+        return f"{'in ' if match.group(1) else ''}{row['file']} record {row['record']}"
 
     def translate(self, issue: Issue) -> Issue:
-        message = re.sub(r"on line (\d+)", self._where, issue.message)
+        message = re.sub(r"\b(on )?line (\d+)", self._where, issue.message)
         row = None if issue.line is None else self._row(issue.line)
         if row is None:
             return Issue(issue.line, issue.column, issue.value, message, issue.severity)
