@@ -23,7 +23,7 @@ from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
 from cart19.io.read import ReadResult
 from cart19.io.sdtm.formats import domain_files, read_domain
-from cart19.io.sdtm.mapping import DOMAINS, EVENT_TEXT, Domain, SdtmIssue, map_domains
+from cart19.io.sdtm.mapping import DOMAINS, EVENT_TEXT, Domain, SdtmIssue, map_domains, variables
 from cart19.io.validate import validate_raw
 from cart19.model import COLUMNS
 
@@ -67,13 +67,14 @@ def read_sdtm(folder: str | Path, config: SDTMConfig | None = None, *, with_sha2
         issues.append(Issue(None, None, None, f"no DM domain (dm.xpt, dm.json, dm.csv ...): DM is required, it names "
                                               f"the subjects; the folder has {found}"))  # fmt: skip
     domains: dict[str, Domain] = {}
+    used = variables(config)
     for name, path in files.items():
         if name not in DOMAINS:
             issues.append(SdtmIssue(None, None, None, f"not read: the mapping reads the domains {', '.join(DOMAINS)}",
                                     "warning", path.name))  # fmt: skip
             continue
         try:
-            domains[name] = Domain(name, path.name, read_domain(path))
+            domains[name] = Domain(name, path.name, read_domain(path, used[name]))
         except InputError as exc:
             issues += [SdtmIssue(i.line, i.column, i.value, i.message, i.severity, path.name) for i in exc.issues]
     if any(i.severity == "error" for i in issues):

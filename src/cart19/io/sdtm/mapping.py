@@ -87,6 +87,23 @@ class SdtmIssue(Issue):
         return f"{prefix}: {self.message}" if prefix else self.message
 
 
+def variables(config: SDTMConfig) -> dict[str, set[str]]:
+    """Per domain, the variables the mapping reads (upper case): the reader takes only these."""
+    used = {
+        "DM": {config.enrolled_date, config.death_date, *config.covariates},
+        "EX": {"EXSTDTC", "EXTRT", "EXCAT"},
+        "CM": {"CMSTDTC", "CMTRT", "CMCAT", "CMSCAT"},
+        "RS": {"RSTESTCD", "RSSTRESC", "RSDTC", "RSEVAL", "RSLOC"},
+        "AE": {"AESTDTC", "AEENDTC", config.ae_grade, "AESEV", *config.ae_term, "AEBODSYS", "AESER", "AEREL"},
+        "PR": {"PRSTDTC", "PRTRT", "PRDECOD"},
+        "DS": {"DSDECOD", "DSSTDTC", "DSTERM", "DSCAT", "EPOCH"},
+        "DD": {"DDTESTCD", "DDSTRESC"},
+        "SV": {"SVSTDTC"},
+        "SS": {"SSSTRESC", "SSDTC"},
+    }
+    return {name: {v.upper() for v in (*names, "USUBJID", f"{name}SEQ")} for name, names in used.items()}
+
+
 @dataclass(frozen=True)
 class Domain:
     """One domain's text frame (:func:`cart19.io.sdtm.formats.read_domain`) and its file name."""
