@@ -23,7 +23,7 @@ from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
 from cart19.io.read import ReadResult
 from cart19.io.sdtm.formats import domain_files, read_domain
-from cart19.io.sdtm.mapping import DOMAINS, EVENT_TEXT, Domain, SdtmIssue, map_domains, variables
+from cart19.io.sdtm.mapping import DOMAINS, EVENT_TEXT, Domain, Mapped, SdtmIssue, map_domains, variables
 from cart19.io.validate import validate_raw
 from cart19.model import COLUMNS
 
@@ -85,13 +85,13 @@ def read_sdtm(folder: str | Path, config: SDTMConfig | None = None, *, with_sha2
     raw = rows.select("line", *COLUMNS)
     events, found = validate_raw(raw)
     found += implausible_dates(raw)
-    origin = _Origins(rows)
+    origin = _Origins(rows, mapped)
     issues += [origin.translate(i) for i in found]
     if not any(i.severity == "error" for i in issues):
         imputed_year = (rows.get_column("dtf") == "M").fill_null(False)
         events = events.with_columns(pl.col("date_imputed") | pl.lit(imputed_year))
         issues += [origin.translate(i) for i in contradiction_warnings(events)]
-        issues += _outside_dm(rows, domains)
+        issues += _outside_dm(rows, domains, mapped.files)
     if any(i.severity == "error" for i in issues):
         raise InputError(source, issues)
     return SDTMResult(
@@ -115,13 +115,15 @@ def _numbered(rows: pl.DataFrame) -> pl.DataFrame:
 class _Origins:
     """Turns an issue about a line of the mapped rows into one about an SDTM record."""
 
-    def __init__(self, rows: pl.DataFrame):
+    def __init__(self, rows: pl.DataFrame, mapped: Mapped):
         self.rows = rows
+        self.mapped = mapped
 
     def _row(self, line: int) -> dict | None:
         index = line - 2
         if 0 <= index < self.rows.height:
-            return self.rows.row(index, named=True)
+            row = self.rows.row(index, named=True)
+            return {**row, "file": self.mapped.files[row["srcdom"]], "variables": self.mapped.rules[row["_rule"]]}
         return None
 
     def _where(self, match: re.Match) -> str:
@@ -137,14 +139,14 @@ class _Origins:
             return Issue(issue.line, issue.column, issue.value, message, issue.severity)
         column = issue.column
         if column in EVENT_TEXT:
-            column = row[f"_v_{column}"] or column
+            column = row["variables"].get(column) or column
             message += _HINTS.get((row["srcdom"], issue.column), "")
         if issue.column == "event":  # (a rule about the record as a whole)
             column = None
         return SdtmIssue(row["record"], column, issue.value, message, issue.severity, row["file"])
 
 
-def _outside_dm(rows: pl.DataFrame, domains: dict[str, Domain]) -> list[Issue]:
+def _outside_dm(rows: pl.DataFrame, domains: dict[str, Domain], files: dict[str, str]) -> list[Issue]:
     """A warning for records of subjects DM does not have."""
     if "DM" not in domains:
         return []
@@ -156,7 +158,7 @@ def _outside_dm(rows: pl.DataFrame, domains: dict[str, Domain]) -> list[Issue]:
     shown = ", ".join(repr(s) for s in subjects.head(5).to_list())
     first = outside.row(0, named=True)
     return [SdtmIssue(first["record"], "USUBJID", None, f"{outside.height} record(s) of {subjects.len()} subject(s) "
-                      f"DM does not have ({shown}); mapped all the same", "warning", first["file"])]  # fmt: skip
+                      f"DM does not have ({shown}); mapped all the same", "warning", files[first["srcdom"]])]  # fmt: skip
 
 
 def _folder_sha256(files: dict[str, Path]) -> str:

@@ -4,8 +4,8 @@ A pure function of the domain frames (:mod:`cart19.io.sdtm.formats`) and the ``[
 configuration (:class:`cart19.config.SDTMConfig`): :func:`map_domains` returns the rows of
 the event format (all text, as an event file would hold them) with, per row, the domain
 (``srcdom``), the record's ``--SEQ`` (``srcseq``; the record number for a domain without one),
-the date variable (``srcvar``), the file and record number, the SDTM variable behind each
-event column (for messages), and ``dtf`` = ``M`` for a year-only AE onset imputed here. It
+the date variable (``srcvar``), the record number, the SDTM variable behind each
+event column (for messages, by ``_rule``), and ``dtf`` = ``M`` for a year-only AE onset imputed here. It
 also says, per domain, what became of every record (the mapping report) and lists the
 problems of the mapping itself (a missing domain or variable, values outside a value map).
 The rows are then checked by the event format's own validation (:mod:`cart19.io.sdtm`).
@@ -61,10 +61,9 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "srcseq": pl.Int64(),
     "srcvar": pl.String(),
     "dtf": pl.String(),
-    "file": pl.String(),
     "record": pl.Int64(),
     "_order": pl.Int64(),
-    **{f"_v_{name}": pl.String() for name in EVENT_TEXT},
+    "_rule": pl.Int32(),
 }
 
 
@@ -132,6 +131,7 @@ class Domain:
 
 @dataclass
 class Mapped:
+    #: the event rows (:data:`ROW_SCHEMA`); ``_rule`` indexes ``rules``
     rows: pl.DataFrame
     #: the mapping report: ``domain, file, read, outcome, records`` (outcome: an event kind,
     #: or "left out: <reason>", or "missing: <what it costs>")
@@ -139,6 +139,10 @@ class Mapped:
     issues: list[Issue] = field(default_factory=list)
     #: DM's covariates (``subject_id`` and the configured variables DM has), as text
     covariates: pl.DataFrame | None = None
+    #: per rule (a row's ``_rule``): event column -> the SDTM variable it came from
+    rules: list[dict[str, str | None]] = field(default_factory=list)
+    #: domain -> its file's name
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def _values(values: Iterable[str]) -> list[str]:
@@ -172,6 +176,8 @@ class _Builder:
         self.left_out: list[pl.DataFrame] = []
         self.issues: list[Issue] = []
         self.read: dict[str, tuple[str, int]] = {}
+        #: per call of :meth:`add` (a row's ``_rule``): event column -> SDTM variable
+        self.rules: list[dict[str, str | None]] = []
 
     def add(self, d: Domain, frame: pl.DataFrame, event: str, date_var: str, **columns: tuple[pl.Expr, str]) -> None:
         """Rows of ``event`` from the records of ``frame`` (a filter of ``d.frame``), dated by
@@ -190,11 +196,11 @@ class _Builder:
             d.seq.alias("srcseq"),
             pl.lit(date_var.upper()).alias("srcvar"),
             columns.get("dtf", (pl.lit(None, pl.String), ""))[0].alias("dtf"),
-            pl.lit(d.file).alias("file"),
             pl.col(RECORD).alias("record"),
             pl.lit(DOMAINS.index(d.name)).cast(pl.Int64).alias("_order"),
-            *[pl.lit(names[name].upper() or None, pl.String).alias(f"_v_{name}") for name in EVENT_TEXT],
+            pl.lit(len(self.rules)).cast(pl.Int32).alias("_rule"),
         ]
+        self.rules.append({name: variable.upper() or None for name, variable in names.items()})
         self.rows.append(frame.select(exprs).cast(ROW_SCHEMA))  # type: ignore[arg-type]
 
     def leave_out(self, d: Domain, frame: pl.DataFrame, reason: str) -> None:
@@ -266,7 +272,8 @@ def map_domains(domains: dict[str, Domain], config: SDTMConfig) -> Mapped:
         b.leave_out(ss, ss.frame.filter(alive & ss.col("SSDTC").is_null()), "no SSDTC")
         b.leave_out(ss, ss.frame.filter(~alive), f"SSSTRESC not in {', '.join(config.alive_statuses)}")
     rows = pl.concat(b.rows, how="vertical") if b.rows else pl.DataFrame(schema=ROW_SCHEMA)
-    return Mapped(rows=rows, report=_report(b, rows, domains), issues=b.issues, covariates=covariates)
+    return Mapped(rows=rows, report=_report(b, rows, domains), issues=b.issues, covariates=covariates, rules=b.rules,
+                  files={name: d.file for name, d in domains.items()})  # fmt: skip
 
 
 def _dm(b: _Builder, dm: Domain, config: SDTMConfig) -> tuple[pl.DataFrame, pl.Series]:
