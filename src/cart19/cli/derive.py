@@ -39,7 +39,8 @@ HELP = """The time-to-event dataset: OS, EFS (primary), EFSS1-3 (sensitivity) an
 One row per treated subject and parameter with the columns
 USUBJID,PARAMCD,PARAM,STARTDT,ADT,AVAL,AVALU,CNSR,EVNTDESC,CNSDTDSC,SRCDOM,SRCSEQ,ADTF
 (AVAL in days, CNSR 0 = event, 1 = censored; SRCDOM/SRCSEQ name the event kind and input line
-each date came from; ADTF = D where that date was imputed). The rules are in endpoints.md and
+each date came from; from an SDTM folder, the domain and the record's --SEQ, with the date
+variable in a last column SRCVAR; ADTF = D where that date was imputed). The rules are in endpoints.md and
 the configuration (`cart19 config`).
 
 When standard output is a terminal, a summary per parameter is shown (N, events, censored,

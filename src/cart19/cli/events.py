@@ -44,6 +44,7 @@ goes to standard error, a table on a terminal (--quiet hides it); on a terminal 
 the output. --report FILE also writes it as CSV or JSON (domain,file,read,outcome,records).
 Every other command reads the SDTM folder the same way (cart19 derive SDTM ...).
 
+\b
 Examples:
   cart19 events examples/sdtm -o events.csv
   cart19 events examples/sdtm --report mapping.csv -o events.csv

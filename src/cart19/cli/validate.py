@@ -16,6 +16,7 @@ Each problem names its line (the header is line 1), column and value. On a valid
 short summary (subjects, infused subjects, events by kind, date range, warnings). Exit status
 0 when the file is valid, 2 when it is not. Writes nothing.
 
+\b
 Examples:
   cart19 validate examples/events.csv
   cart19 validate examples/sdtm
