@@ -12,6 +12,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cart19.config import SDTMConfig, config_from_mapping
 from cart19.errors import InputError
@@ -439,3 +441,52 @@ def test_a_rule_about_two_records_names_both_sdtm_records(tmp_path):
     study = write_study(tmp_path / "s", {"dm": dm("P1"), "ex": [ex_infusion("P1")], "ae": [_ae(1), _ae(2)]})
     warnings = _messages(read_sdtm(study).warnings)
     assert "ae.csv, record 2, 'ae': the same record as ae.csv record 1 (every cell equal): entered twice?" in warnings
+
+
+def test_a_domain_without_a_variable_the_mapping_needs_is_one_error_naming_it(tmp_path):
+    rs = [{k: v for k, v in _rs(1, "OVRLRESP", "CR", "2024-03-01").items() if k != "RSTESTCD"}]
+    study = write_study(tmp_path / "s", {"dm": dm("P1"), "ex": [ex_infusion("P1")], "rs": rs,
+                                         "sv": [{"SVSTDTC": "2024-03-01"}]})  # fmt: skip
+    with pytest.raises(InputError) as caught:
+        read_sdtm(study)
+    assert sorted(_messages(caught.value.errors)) == [
+        "rs.csv, RSTESTCD: the RS domain has no RSTESTCD variable, which the mapping needs",
+        "sv.csv, USUBJID: the SV domain has no USUBJID variable, which the mapping needs",
+    ]
+
+
+def test_records_of_a_subject_dm_does_not_have_are_mapped_with_a_warning(tmp_path):
+    study = write_study(tmp_path / "s", {"dm": dm("P1"), "ex": [ex_infusion("P1"), ex_infusion("P9")]})
+    result = read_sdtm(study)
+    assert ("P9", "infusion", D(2024, 2, 1), None) in _events(result)
+    assert "ex.csv, record 2, USUBJID: 1 record(s) of 1 subject(s) DM does not have ('P9'); mapped all the same" in (
+        _messages(result.warnings))
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_the_order_of_the_records_never_changes_the_events(tmp_path, seed):
+    """The example trial with every domain's records shuffled maps to the same events, each
+    from the same SDTM record (domain and --SEQ)."""
+    import random
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "sdtm"
+    rng = random.Random(seed)
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    for path in sorted(examples.glob("*.xpt")):
+        frame = read_domain(path).drop("_record")
+        order = list(range(frame.height))
+        rng.shuffle(order)
+        frame[order].write_csv(folder / f"{path.stem}.csv")
+    reference, shuffled = read_sdtm(examples), read_sdtm(folder)
+
+    def keyed(result):
+        # (DM and SV have no --SEQ: their SRCSEQ is the record number, which the shuffle changes)
+        origin = result.provenance.select(
+            "srcdom", pl.when(~pl.col("srcdom").is_in(["DM", "SV"])).then(pl.col("srcseq")).alias("srcseq"))
+        frame = result.events.drop("line").with_columns(origin)
+        return frame.sort(frame.columns, nulls_last=True)
+
+    assert keyed(shuffled).equals(keyed(reference))

@@ -225,7 +225,7 @@ class _Builder:
 
 
 def _require(b: _Builder, d: Domain, variables: Sequence[str]) -> bool:
-    missing = [v for v in ("USUBJID", *variables) if not d.has(v)]
+    missing = [v for v in variables if not d.has(v)]
     for variable in missing:
         b.error(d, variable, f"the {d.name} domain has no {variable} variable, which the mapping needs")
     return not missing
