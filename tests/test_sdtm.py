@@ -490,3 +490,15 @@ def test_the_order_of_the_records_never_changes_the_events(tmp_path, seed):
         return frame.sort(frame.columns, nulls_last=True)
 
     assert keyed(shuffled).equals(keyed(reference))
+
+
+def test_on_a_terminal_without_o_the_report_is_the_output(tmp_path):
+    study = write_study(tmp_path / "s", {"dm": dm("P1"), "ex": [ex_infusion("P1")]})
+    result = run_cli("events", study, env={"CART19_FORCE_TERMINAL": "1", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.stderr
+    assert "SDTM mapping" in result.stdout and "infusion" in result.stdout
+    assert "Event file (2 rows) not written: use -o FILE" in result.stdout
+    report = tmp_path / "mapping.json"
+    assert run_cli("events", study, "-o", tmp_path / "e.parquet", "--report", report, "--quiet").exit_code == 0
+    assert pl.read_ndjson(report).row(0) == ("DM", "dm.csv", 1, "enrolled", 1)
+    assert pl.read_parquet(tmp_path / "e.parquet").height == 2

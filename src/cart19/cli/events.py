@@ -59,8 +59,15 @@ ReportOpt = Annotated[
 ]
 
 
-def _show(env: Env, report: pl.DataFrame, *, stderr: bool) -> None:
+def _safe(text: str | None) -> str:
+    """Text for a rich table: markup escaped, control characters shown as escapes."""
     from rich.markup import escape
+
+    text = text or ""
+    return escape(text if text.isprintable() else repr(text)[1:-1])
+
+
+def _show(env: Env, report: pl.DataFrame, *, stderr: bool) -> None:
     from rich.table import Table
 
     from cart19.io.sdtm.report import report_lines
@@ -69,15 +76,15 @@ def _show(env: Env, report: pl.DataFrame, *, stderr: bool) -> None:
     if not tty:
         stream = env.stderr if stderr else env.stdout
         for line in report_lines(report):
-            print(f"mapping: {line}", file=stream)
+            print(f"mapping: {line if line.isprintable() else repr(line)[1:-1]}", file=stream)
         return
     table = Table("domain", "file", "read", "outcome", "records", title="SDTM mapping", header_style="bold")
     previous = None
     for row in report.iter_rows(named=True):
         same = row["domain"] == previous
         previous = row["domain"]
-        table.add_row("" if same else row["domain"], "" if same else escape(row["file"] or ""),
-                      "" if same or row["file"] is None else str(row["read"]), escape(row["outcome"]),
+        table.add_row("" if same else row["domain"], "" if same else _safe(row["file"]),
+                      "" if same or row["file"] is None else str(row["read"]), _safe(row["outcome"]),
                       "" if row["file"] is None else str(row["records"]))  # fmt: skip
     env.console(stderr=stderr).print(table)
 
