@@ -355,15 +355,16 @@ def test_every_problem_of_every_file_at_once_with_file_record_variable_and_value
 
 
 def test_a_file_that_cannot_be_read_is_named(tmp_path):
-    study = write_study(tmp_path / "s", {"dm": dm("P1")})
+    study = write_study(tmp_path / "s", {"dm": dm("P1"), "ex": [ex_infusion("P1", "2024-02-31")]})
     (study / "ae.json").write_text("{not json", encoding="utf-8")
     (study / "rs.xpt").write_bytes(b"not a transport file at all" * 10)
     with pytest.raises(InputError) as caught:
         read_sdtm(study)
     messages = _messages(caught.value.errors)
-    assert len(messages) == 2
+    assert len(messages) == 3  # the readable domains are mapped and checked too
     assert messages[0].startswith("ae.json: not valid JSON")
     assert messages[1].startswith("rs.xpt: not a readable SAS transport (XPT) file")
+    assert messages[2] == "ex.csv, record 1, EXSTDTC '2024-02-31': not a real calendar date"
 
 
 # ------------------------------------------------------------------ formats

@@ -77,7 +77,7 @@ def read_sdtm(folder: str | Path, config: SDTMConfig | None = None, *, with_sha2
             domains[name] = Domain(name, path.name, read_domain(path, used[name]))
         except InputError as exc:
             issues += [SdtmIssue(i.line, i.column, i.value, i.message, i.severity, path.name) for i in exc.issues]
-    if any(i.severity == "error" for i in issues):
+    if "DM" not in domains:  # (else the readable domains are mapped, so that every problem is listed at once)
         raise InputError(source, issues)
     mapped = map_domains(domains, config)
     issues += mapped.issues
