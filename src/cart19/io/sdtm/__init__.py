@@ -62,6 +62,9 @@ def read_sdtm(folder: str | Path, config: SDTMConfig | None = None, *, with_sha2
         files, issues = domain_files(folder)
     except OSError as exc:
         raise InputError(source, [Issue(None, None, None, f"the folder cannot be read ({exc.strerror or exc})")]) from None
+    if not files and not issues:
+        raise InputError(source, [Issue(None, None, None, "this is a folder, not an event file, and it holds no SDTM "
+                                        "domain file (dm.xpt, ae.json, rs.csv ...; DM is required)")])  # fmt: skip
     if "DM" not in files:
         found = ", ".join(sorted(p.name for p in files.values())) or "no domain file (.xpt, .json, .ndjson, .csv, .parquet)"
         issues.append(Issue(None, None, None, f"no DM domain (dm.xpt, dm.json, dm.csv ...): DM is required, it names "

@@ -175,7 +175,6 @@ class _Builder:
         self.rows: list[pl.DataFrame] = []
         self.left_out: list[pl.DataFrame] = []
         self.issues: list[Issue] = []
-        self.read: dict[str, tuple[str, int]] = {}
         #: per call of :meth:`add` (a row's ``_rule``): event column -> SDTM variable
         self.rules: list[dict[str, str | None]] = []
 
@@ -241,8 +240,6 @@ def _firsts(frame: pl.DataFrame) -> pl.DataFrame:
 def map_domains(domains: dict[str, Domain], config: SDTMConfig) -> Mapped:
     """Every domain's records as event rows (see the module's docstring)."""
     b = _Builder()
-    for name, d in domains.items():
-        b.read[name] = (d.file, d.frame.height)
     for name in DOMAINS[1:]:
         if name not in domains:
             b.issues.append(Issue(None, None, None, f"no {name} domain: {MISSING_COSTS[name]}", "warning"))
