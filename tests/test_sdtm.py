@@ -303,7 +303,7 @@ def test_unknown_extra_variables_are_ignored(tmp_path):
     assert b.covariates.to_dicts() == [{"subject_id": "P1", "AGE": "43"}]
     # a file of another domain is not read (not even opened): a warning
     (tmp_path / "b" / "define.json").write_text("not json", encoding="utf-8")
-    assert "define.json: not read: the mapping reads the domains DM, EX, CM, RS, AE, PR, DS, DD, SV, SS" in _messages(
+    assert "1 file(s) not read (define.json): the mapping reads the domains DM, EX, CM, RS, AE, PR, DS, DD, SV, SS" in _messages(
         read_sdtm(tmp_path / "b").warnings)
 
 
@@ -503,3 +503,11 @@ def test_on_a_terminal_without_o_the_report_is_the_output(tmp_path):
     assert run_cli("events", study, "-o", tmp_path / "e.parquet", "--report", report, "--quiet").exit_code == 0
     assert pl.read_ndjson(report).row(0) == ("DM", "dm.csv", 1, "enrolled", 1)
     assert pl.read_parquet(tmp_path / "e.parquet").height == 2
+
+
+def test_two_files_for_one_domain_is_an_error(tmp_path):
+    study = write_study(tmp_path / "s", {"dm": dm("P1"), "ae": [_ae(1)]})
+    write_domain(study, "AE", [_ae(1)], "parquet")
+    with pytest.raises(InputError) as caught:
+        read_sdtm(study)
+    assert _messages(caught.value.errors) == ["two files for the AE domain: AE.parquet and ae.csv; keep one"]

@@ -59,23 +59,25 @@ def read_sdtm(folder: str | Path, config: SDTMConfig | None = None, *, with_sha2
     folder = Path(folder)
     source = str(folder)
     try:
-        files, issues = domain_files(folder)
+        files, others, issues = domain_files(folder, DOMAINS)
     except OSError as exc:
         raise InputError(source, [Issue(None, None, None, f"the folder cannot be read ({exc.strerror or exc})")]) from None
-    if not files and not issues:
+    if not files and not others and not issues:
         raise InputError(source, [Issue(None, None, None, "this is a folder, not an event file, and it holds no SDTM "
                                         "domain file (dm.xpt, ae.json, rs.csv ...; DM is required)")])  # fmt: skip
     if "DM" not in files:
-        found = ", ".join(sorted(p.name for p in files.values())) or "no domain file (.xpt, .json, .ndjson, .csv, .parquet)"
+        names = sorted([*(p.name for p in files.values()), *others])
+        found = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        found = found or "no domain file (.xpt, .json, .ndjson, .csv, .parquet)"
         issues.append(Issue(None, None, None, f"no DM domain (dm.xpt, dm.json, dm.csv ...): DM is required, it names "
                                               f"the subjects; the folder has {found}"))  # fmt: skip
     domains: dict[str, Domain] = {}
     used = variables(config)
+    if others:
+        shown = ", ".join(others[:6]) + (f" and {len(others) - 6} more" if len(others) > 6 else "")
+        issues.append(Issue(None, None, None, f"{len(others)} file(s) not read ({shown}): the mapping reads the "
+                                              f"domains {', '.join(DOMAINS)}", "warning"))  # fmt: skip
     for name, path in files.items():
-        if name not in DOMAINS:
-            issues.append(SdtmIssue(None, None, None, f"not read: the mapping reads the domains {', '.join(DOMAINS)}",
-                                    "warning", path.name))  # fmt: skip
-            continue
         try:
             domains[name] = Domain(name, path.name, read_domain(path, used[name]))
         except InputError as exc:

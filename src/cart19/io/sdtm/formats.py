@@ -31,21 +31,25 @@ def _file_error(path: Path, message: str) -> InputError:
     return InputError(str(path), [Issue(None, None, None, message)])
 
 
-def domain_files(folder: Path) -> tuple[dict[str, Path], list[Issue]]:
-    """The domain files of a folder, by domain (upper case): ``dm.xpt`` and ``AE.json`` are DM
-    and AE. Two files for one domain are an error; other files are ignored."""
+def domain_files(folder: Path, domains: Collection[str]) -> tuple[dict[str, Path], list[str], list[Issue]]:
+    """The files of a folder named after one of ``domains`` (upper case), by domain:
+    ``dm.xpt`` and ``AE.json`` are DM and AE; the names of the other data files; and an error
+    for each domain with two files."""
     found: dict[str, Path] = {}
+    others: list[str] = []
     issues: list[Issue] = []
     for path in sorted(folder.iterdir()):
         if not path.is_file() or path.suffix.lower() not in SUFFIXES or path.name.startswith("."):
             continue
         domain = path.stem.upper()
-        if domain in found:
+        if domain not in domains:
+            others.append(path.name)
+        elif domain in found:
             issues.append(Issue(None, None, None, f"two files for the {domain} domain: {found[domain].name} and "
                                                   f"{path.name}; keep one"))  # fmt: skip
-            continue
-        found[domain] = path
-    return found, issues
+        else:
+            found[domain] = path
+    return found, others, issues
 
 
 def read_domain(path: Path, variables: Collection[str] | None = None) -> pl.DataFrame:
