@@ -511,3 +511,14 @@ def test_two_files_for_one_domain_is_an_error(tmp_path):
     with pytest.raises(InputError) as caught:
         read_sdtm(study)
     assert _messages(caught.value.errors) == ["two files for the AE domain: AE.parquet and ae.csv; keep one"]
+
+
+def test_the_ae_listing_names_the_aeseq_and_flags_a_year_only_onset_m(tmp_path):
+    study = write_study(tmp_path / "s", {"dm": dm("P1"), "ex": [ex_infusion("P1")],
+                                         "ae": [_ae(5, AESTDTC="2019", AEENDTC=""), _ae(9, AESTDTC="2024-02"),
+                                                _ae(12)]})  # fmt: skip
+    result = run_cli("teae", study, "--listing", "--format", "csv", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    listing = pl.read_csv(result.stdout.encode(), infer_schema=False)
+    assert listing.select("AESEQ", "ASTDT", "ASTDTF").rows() == [
+        ("5", "2019-01-01", "M"), ("9", "2024-02-01", "D"), ("12", "2024-02-03", None)]

@@ -135,7 +135,7 @@ def register(app: typer.Typer) -> None:
         chosen = resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
         with env.progress("Deriving TEAEs"):
-            frame = ae_listing(inputs.events, inputs.config) if listing else teae_tables(inputs.events, inputs.config)
+            frame = inputs.traced(ae_listing(inputs.events, inputs.config)) if listing else teae_tables(inputs.events, inputs.config)
         if chosen is not Format.table:
             write_frame(frame, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):

@@ -178,7 +178,14 @@ def trace_sources(frame: pl.DataFrame, provenance: pl.DataFrame | None) -> pl.Da
     """An output with ``SRCDOM``/``SRCSEQ`` naming event records (``SRCSEQ`` = the record's
     line) -> the same output naming SDTM records: ``SRCDOM`` the domain, ``SRCSEQ`` its
     ``--SEQ`` (or record number), and ``SRCVAR`` (the date variable) after the last column.
-    Without ``provenance`` (an event file was read) the frame is returned as it is."""
+    An AE listing (``AESEQ`` = the line, ``ASTDTF``) gets the AE's ``AESEQ`` and ``ASTDTF = M``
+    where a year-only onset was imputed. Without ``provenance`` (an event file was read) the
+    frame is returned as it is."""
+    if provenance is not None and "AESEQ" in frame.columns and "SRCSEQ" not in frame.columns:
+        origin = provenance.select(pl.col("line").alias("AESEQ"), pl.col("srcseq").alias("_seq"), pl.col("dtf"))
+        joined = frame.join(origin, on="AESEQ", how="left", maintain_order="left")
+        flag = [pl.coalesce("dtf", "ASTDTF").alias("ASTDTF")] if "ASTDTF" in frame.columns else []
+        return joined.with_columns(pl.col("_seq").alias("AESEQ"), *flag).select(frame.columns)
     if provenance is None or "SRCSEQ" not in frame.columns:
         return frame
     origin = provenance.select(
