@@ -522,3 +522,11 @@ def test_the_ae_listing_names_the_aeseq_and_flags_a_year_only_onset_m(tmp_path):
     listing = pl.read_csv(result.stdout.encode(), infer_schema=False)
     assert listing.select("AESEQ", "ASTDT", "ASTDTF").rows() == [
         ("5", "2019-01-01", "M"), ("9", "2024-02-01", "D"), ("12", "2024-02-03", None)]
+
+
+def test_a_second_dm_record_of_a_subject_is_an_error(tmp_path):
+    study = write_study(tmp_path / "s", {"dm": dm("P1", "P2", "P1")})
+    with pytest.raises(InputError) as caught:
+        read_sdtm(study)
+    assert _messages(caught.value.errors) == [
+        "dm.csv, record 3, USUBJID 'P1': a second DM record for this subject; DM has one record per subject"]

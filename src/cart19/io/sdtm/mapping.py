@@ -283,7 +283,7 @@ def _dm(b: _Builder, dm: Domain, config: SDTMConfig) -> tuple[pl.DataFrame, pl.S
         b.leave_out(dm, dm.frame.filter(dm.col(enrolled).is_null()), f"no {enrolled} (not enrolled)")
     death = config.death_date.upper()
     dm_deaths = dm.frame.filter(dm.col(death).is_not_null()).get_column("USUBJID")
-    dupes = dm.frame.filter(pl.col("USUBJID").is_duplicated())
+    dupes = dm.frame.filter(~pl.col("USUBJID").is_first_distinct() & pl.col("USUBJID").is_not_null())
     for record, subject in dupes.select(RECORD, "USUBJID").iter_rows():
         b.issues.append(SdtmIssue(record, "USUBJID", subject, "a second DM record for this subject; DM has one "
                                   "record per subject", "error", dm.file))  # fmt: skip
