@@ -118,7 +118,8 @@ def test_rs_overall_response_mrd_and_relapse(tmp_path):
         _rs(5, "MRD", "POSITIVE", "2024-04-15"),
         _rs(6, "OVRLRESP", "RELAPSE", "2024-05-02", RSLOC="CNS"),
         _rs(7, "OVRLRESP", "Relapsed disease", "2024-05-03", RSLOC="BONE MARROW"),
-        _rs(8, "BLAST", "3", "2024-02-29")]})  # fmt: skip
+        _rs(8, "BLAST", "3", "2024-02-29"),
+        _rs(9, "OVRLRESP", "", "2024-04-25", RSSTAT="NOT DONE")]})  # fmt: skip
     result = read_sdtm(study)
     rows = [(r["event"], r["date"], r["result"], r["mrd"], r["srcseq"]) for r in _file(result) if r["srcdom"] == "RS"]
     assert rows == [
@@ -132,6 +133,7 @@ def test_rs_overall_response_mrd_and_relapse(tmp_path):
         "left out: MRD result, given to the assessment of its date": 1,
         "left out: MRD result without an OVRLRESP assessment on its date": 1,
         "left out: another evaluator (RSEVAL not in `sdtm.evaluators`)": 1,
+        "left out: not done (RSSTAT)": 1,
         "left out: RSTESTCD not OVRLRESP or MRD": 1}  # fmt: skip
 
 

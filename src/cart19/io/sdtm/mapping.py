@@ -92,7 +92,7 @@ def variables(config: SDTMConfig) -> dict[str, set[str]]:
         "DM": {config.enrolled_date, config.death_date, *config.covariates},
         "EX": {"EXSTDTC", "EXTRT", "EXCAT"},
         "CM": {"CMSTDTC", "CMTRT", "CMCAT", "CMSCAT"},
-        "RS": {"RSTESTCD", "RSSTRESC", "RSDTC", "RSEVAL", "RSLOC"},
+        "RS": {"RSTESTCD", "RSSTRESC", "RSDTC", "RSEVAL", "RSLOC", "RSSTAT"},
         "AE": {"AESTDTC", "AEENDTC", config.ae_grade, "AESEV", *config.ae_term, "AEBODSYS", "AESER", "AEREL"},
         "PR": {"PRSTDTC", "PRTRT", "PRDECOD"},
         "DS": {"DSDECOD", "DSSTDTC", "DSTERM", "DSCAT", "EPOCH"},
@@ -338,7 +338,8 @@ def _rs(b: _Builder, rs: Domain, config: SDTMConfig) -> None:
     if not _require(b, rs, ["RSTESTCD", "RSSTRESC", "RSDTC"]):
         return
     testcd = rs.upper("RSTESTCD")
-    by_evaluator = _in(rs.col("RSEVAL"), config.evaluators)
+    not_done = rs.upper("RSSTAT").fill_null("") == "NOT DONE"
+    by_evaluator = _in(rs.col("RSEVAL"), config.evaluators) & ~not_done
     response = (testcd == config.response_test.strip().upper()) & by_evaluator
     relapse = response & _in(rs.col("RSSTRESC"), config.relapse_results)
     assessment = response & ~relapse
@@ -368,8 +369,9 @@ def _rs(b: _Builder, rs: Domain, config: SDTMConfig) -> None:
     b.leave_out(rs, mrd_rows.join(matched, on=RECORD, how="anti"),
                 f"{config.mrd_test} result without an {config.response_test} assessment on its date")  # fmt: skip
     tests = f"{config.response_test} or {config.mrd_test}"
-    b.leave_out(rs, frame.filter(~by_evaluator & testcd.is_in([config.response_test.upper(), config.mrd_test.upper()])),
-                "another evaluator (RSEVAL not in `sdtm.evaluators`)")  # fmt: skip
+    tested = testcd.is_in([config.response_test.upper(), config.mrd_test.upper()])
+    b.leave_out(rs, frame.filter(tested & not_done), "not done (RSSTAT)")
+    b.leave_out(rs, frame.filter(tested & ~not_done & ~by_evaluator), "another evaluator (RSEVAL not in `sdtm.evaluators`)")
     b.leave_out(rs, frame.filter(~testcd.fill_null("").is_in([config.response_test.upper(), config.mrd_test.upper()])),
                 f"RSTESTCD not {tests}")  # fmt: skip
 
