@@ -173,7 +173,9 @@ class _Builder:
 
     def __init__(self) -> None:
         self.rows: list[pl.DataFrame] = []
-        self.left_out: list[pl.DataFrame] = []
+        #: ``domain, outcome, records``: the events made (outcome = the kind) and the records
+        #: left out (outcome = "left out: <reason>"), one small frame per step
+        self.outcomes: list[pl.DataFrame] = []
         self.issues: list[Issue] = []
         #: per call of :meth:`add` (a row's ``_rule``): event column -> SDTM variable
         self.rules: list[dict[str, str | None]] = []
@@ -200,11 +202,12 @@ class _Builder:
             pl.lit(len(self.rules)).cast(pl.Int32).alias("_rule"),
         ]
         self.rules.append({name: variable.upper() or None for name, variable in names.items()})
+        self.outcomes.append(pl.DataFrame({"domain": [d.name], "outcome": [event], "records": [frame.height]}))
         self.rows.append(frame.select(exprs).cast(ROW_SCHEMA))  # type: ignore[arg-type]
 
     def leave_out(self, d: Domain, frame: pl.DataFrame, reason: str) -> None:
         if frame.height:
-            self.left_out.append(pl.DataFrame({"domain": [d.name], "outcome": [f"left out: {reason}"],
+            self.outcomes.append(pl.DataFrame({"domain": [d.name], "outcome": [f"left out: {reason}"],
                                                "records": [frame.height]}))  # fmt: skip
 
     def error(self, d: Domain, variable: str | None, message: str) -> None:
@@ -269,7 +272,7 @@ def map_domains(domains: dict[str, Domain], config: SDTMConfig) -> Mapped:
         b.leave_out(ss, ss.frame.filter(alive & ss.col("SSDTC").is_null()), "no SSDTC")
         b.leave_out(ss, ss.frame.filter(~alive), f"SSSTRESC not in {', '.join(config.alive_statuses)}")
     rows = pl.concat(b.rows, how="vertical") if b.rows else pl.DataFrame(schema=ROW_SCHEMA)
-    return Mapped(rows=rows, report=_report(b, rows, domains), issues=b.issues, covariates=covariates, rules=b.rules,
+    return Mapped(rows=rows, report=_report(b, domains), issues=b.issues, covariates=covariates, rules=b.rules,
                   files={name: d.file for name, d in domains.items()})  # fmt: skip
 
 
@@ -452,7 +455,7 @@ def _deaths(b: _Builder, domains: dict[str, Domain], config: SDTMConfig, ok: dic
         causes = cause_rows.sort(RECORD).group_by("USUBJID", maintain_order=True).agg(
             pl.col("DDSTRESC").drop_nulls().first().alias("_cause"))  # fmt: skip
         if cause_rows.height:
-            b.left_out.append(pl.DataFrame({"domain": ["DD"], "outcome": ["cause of death"],
+            b.outcomes.append(pl.DataFrame({"domain": ["DD"], "outcome": ["cause of death"],
                                             "records": [cause_rows.height]}))  # fmt: skip
         b.leave_out(dd, dd.frame.filter(~is_cause), f"DDTESTCD not {config.death_cause_test}")
     ds = domains.get("DS")
@@ -497,14 +500,12 @@ def _deaths(b: _Builder, domains: dict[str, Domain], config: SDTMConfig, ok: dic
     b.leave_out(ds, ds.frame.filter(~death & ~eot & ~withdrawal), "not end of treatment, withdrawal or death")
 
 
-def _report(b: _Builder, rows: pl.DataFrame, domains: dict[str, Domain]) -> pl.DataFrame:
+def _report(b: _Builder, domains: dict[str, Domain]) -> pl.DataFrame:
     """``domain, file, read, outcome, records`` in :data:`DOMAINS` order: events by kind,
     then the records left out by reason; a missing domain is one row."""
-    events = rows.group_by("srcdom", "event").agg(pl.len().cast(pl.Int64).alias("records")).rename(
-        {"srcdom": "domain", "event": "outcome"})  # fmt: skip
-    parts = [events.select("domain", "outcome", "records")]
-    parts += [p.with_columns(pl.col("records").cast(pl.Int64)) for p in b.left_out]
-    outcomes = pl.concat(parts, how="vertical").group_by("domain", "outcome").agg(pl.col("records").sum())
+    parts = [p.with_columns(pl.col("records").cast(pl.Int64)) for p in b.outcomes]
+    empty = pl.DataFrame(schema={"domain": pl.String, "outcome": pl.String, "records": pl.Int64})
+    outcomes = pl.concat([empty, *parts], how="vertical").group_by("domain", "outcome").agg(pl.col("records").sum())
     lines = []
     for name in DOMAINS:
         if name not in domains:
