@@ -23,9 +23,8 @@ from conftest import run_cli
 from sdtm_helpers import dm, ex_fludarabine, ex_infusion, write_domain, write_study
 
 D = dt.date
+#: CDISC's Dataset-JSON examples, in the shared folder beside the project (``../shared``)
 STANDARDS = Path(__file__).resolve().parents[2] / "shared" / "standards" / "dataset-json"
-if not STANDARDS.is_dir():  # the worktree layout: /work/wt/NAME/tests -> /work/shared
-    STANDARDS = Path("/work/shared/standards/dataset-json")
 
 
 def _events(result, *columns: str) -> list[tuple]:
