@@ -531,3 +531,13 @@ def test_a_second_dm_record_of_a_subject_is_an_error(tmp_path):
         read_sdtm(study)
     assert _messages(caught.value.errors) == [
         "dm.csv, record 3, USUBJID 'P1': a second DM record for this subject; DM has one record per subject"]
+
+
+def test_the_configuration_shown_in_the_docs_is_valid():
+    import re
+    import tomllib
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sdtm.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(.*?)```", text, re.S).group(1)
+    config = config_from_mapping(tomllib.loads(block)).sdtm
+    assert config.grade_from_severity and config.related_map["REMOTE"] == "N"
