@@ -366,7 +366,9 @@ def report_input_error(exc: Any, env: Env) -> None:
     if env.stderr_isatty:
         from rich.table import Table
 
-        table = Table("line", "column", "value", "problem", header_style="bold")
+        sdtm = any(getattr(issue, "file", None) for issue in errors)  # SDTM: file and record, variable
+        table = Table("file, record" if sdtm else "line", "variable" if sdtm else "column", "value", "problem",
+                      header_style="bold")  # fmt: skip
         for issue in errors[:200]:
             line = "" if issue.line is None else str(issue.line)
             if getattr(issue, "file", None):  # an SDTM record: the file and the record number
