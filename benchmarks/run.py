@@ -9,7 +9,9 @@ benchmarks/data/), then runs, each in a fresh process:
 * the physical limit: `python -c "import polars; polars.read_csv(FILE, infer_schema=False)"`;
 * every command of `_commands` below on the file (validate, derive, teae, check-dlt, response, cuminc,
   safety, adam, tables, ...), and `km` on derive's output;
-* start-up: `python -c pass`, `cart19 --help`, and `cart19 derive examples/events.csv`.
+* start-up: `python -c pass`, `cart19 --help`, and `cart19 derive examples/events.csv`;
+* the same trial as an SDTM folder of XPT files (examples/make_sdtm.py; at 100k subjects by
+  default, `--sdtm SIZES`): `cart19 events` and `derive` on it, against pyreadstat's bare read.
 
 It reports wall time (best of --repeat), the ratio to the bare read of the same file, and the
 peak resident memory of that process (from wait4's rusage). Machines here are shared and noisy:
@@ -128,6 +130,34 @@ def bench_size(subjects: int, repeat: int, seed: int) -> list[dict]:
     return results
 
 
+def ensure_sdtm(subjects: int, seed: int) -> Path:
+    """The simulated trial as an SDTM folder of XPT v5 files (examples/make_sdtm.py)."""
+    folder = DATA / f"sdtm-{subjects}-{seed}"
+    if not (folder / "dm.xpt").exists():
+        print(f"  writing {subjects:,} subjects as SDTM XPT ...", file=sys.stderr, flush=True)
+        run_once([PY, str(ROOT / "examples" / "make_sdtm.py"), str(ensure_data(subjects, seed)), str(folder)])
+    return folder
+
+
+def bench_sdtm(subjects: int, repeat: int, seed: int) -> list[dict]:
+    """Reading an SDTM folder (XPT): `events` and `derive` on it, against pyreadstat's bare read
+    of every domain file (the physical limit for XPT, as polars' read_csv is for the event file)."""
+    folder = ensure_sdtm(subjects, seed)
+    rows = count_rows(ensure_data(subjects, seed))
+    code = f"import glob, pyreadstat; [pyreadstat.read_xport(f, output_format='polars') for f in glob.glob({str(folder / '*.xpt')!r})]"
+    base_s, base_mb = best_of([PY, "-c", code], repeat)
+    results = [dict(subjects=subjects, rows=rows, command="pyreadstat read_xport of the SDTM folder (baseline)",
+                    seconds=base_s, ratio=1.0, peak_mib=base_mb)]  # fmt: skip
+    for name, argv in [("events (SDTM XPT folder)", [*CART19, "events", str(folder), "--format", "csv", "--quiet"]),
+                       ("derive (SDTM XPT folder)", [*CART19, "derive", str(folder), "--format", "csv", "--quiet"])]:  # fmt: skip
+        seconds, peak = best_of(argv, repeat)
+        results.append(dict(subjects=subjects, rows=rows, command=name, seconds=seconds, ratio=seconds / base_s,
+                            peak_mib=peak))  # fmt: skip
+        print(f"  {subjects:>9,} {name:<10} {seconds:8.2f}s  {seconds / base_s:5.2f}x  {peak:8.0f} MiB",
+              file=sys.stderr, flush=True)  # fmt: skip
+    return results
+
+
 def bench_startup(repeat: int) -> list[dict]:
     base, _ = best_of([PY, "-c", "pass"], repeat)
     rows = [dict(command="python -c pass", seconds=base, ratio=1.0)]
@@ -201,7 +231,7 @@ def markdown(sizes: list[dict], startup: list[dict], repeat: int, fixed: dict[st
         f"Run: `python {' '.join(sys.argv)}` on {time.strftime('%Y-%m-%d')} at commit {_commit()}, "
         f"best of {repeat} per cell, each command "
         "in a fresh process (start-up included). Ratio = time / polars' bare `read_csv` of the same file "
-        "in a fresh process. Peak = the process's maximum resident memory. cart19's modules byte-compiled "
+        "in a fresh process (the SDTM rows: to pyreadstat's bare read of the folder's XPT files). Peak = the process's maximum resident memory. cart19's modules byte-compiled "
         "first, as `pip install .` leaves them.",
         "",
         "| subjects | rows | command | seconds | ratio to bare read | peak MiB |",
@@ -244,6 +274,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--markdown", type=Path, help="write the results table here")
     parser.add_argument("--clean", action="store_true", help="delete the generated data afterwards")
+    parser.add_argument("--sdtm", type=int, nargs="*", default=[100_000],
+                        help="sizes at which to time reading an SDTM folder (XPT); none: --sdtm with no size")  # fmt: skip
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     # `pip install .` byte-compiles the package; an editable install under PYTHONDONTWRITEBYTECODE=1
@@ -254,6 +286,9 @@ def main() -> None:
     for n in args.subjects:
         print(f"{n:,} subjects", file=sys.stderr, flush=True)
         sizes.extend(bench_size(n, args.repeat, args.seed))
+    for n in args.sdtm:
+        print(f"{n:,} subjects as SDTM", file=sys.stderr, flush=True)
+        sizes.extend(bench_sdtm(n, args.repeat, args.seed))
     startup = bench_startup(max(args.repeat, 5))
     text = markdown(sizes, startup, args.repeat, fixed)
     print(text)

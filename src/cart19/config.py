@@ -387,6 +387,8 @@ class ResponseConfig(_Section):
         if len(set(codes)) != len(codes):
             raise ValueError(f"response rate codes must be unique, got {codes}")
         return value
+
+
 class StudyConfig(_Section):
     """The study the ADaM datasets belong to (sdtm.md, "Writing ADaM"; docs/adam.md)."""
 
@@ -395,6 +397,8 @@ class StudyConfig(_Section):
     studyid: Annotated[str, Field(max_length=200, pattern=r"^[!-~]([ -~]*[!-~])?$")] = "CART19"
     #: Dataset-JSON ``originator``: the organisation that wrote the files.
     originator: Annotated[str, Field(min_length=1, max_length=200)] = "cart19"
+
+
 class SafetyGroup(_Section):
     """One syndrome of special interest (safety-profile.md): the TEAEs whose term is in
     ``terms`` or whose SOC is in ``socs`` (matched by the one normal form of
@@ -471,6 +475,79 @@ class SafetyConfig(_Section):
         if len(set(self.death_days)) != len(self.death_days):
             raise ValueError(f"death_days must be distinct, got {list(self.death_days)}")
         return self
+DeathCause = Literal["disease", "toxicity", "other", "unknown"]
+
+
+def _sdtm_map(default: dict[str, str]):  # noqa: ANN202 - a pydantic Field
+    return Field(default_factory=lambda: dict(default))
+
+
+class SDTMConfig(_Section):
+    """SDTM domains -> events (sdtm.md, "Reading SDTM"; docs/sdtm.md). Which records, which
+    variables and the value maps. Value lists and map keys are matched case-insensitively after
+    trimming; an empty text in ``evaluators`` stands for an empty ``RSEVAL``."""
+
+    # which variables
+    enrolled_date: str = "RFICDTC"
+    death_date: str = "DTHDTC"
+    ae_term: tuple[str, ...] = ("AEDECOD", "AETERM")
+    ae_grade: str = "AETOXGR"
+    grade_from_severity: bool = False
+    covariates: tuple[str, ...] = ("AGE", "SEX", "RACE", "ARMCD", "ACTARMCD", "SITEID", "COUNTRY")
+    # which records
+    product_treatments: tuple[str, ...] = ()
+    lymphodepletion_categories: tuple[str, ...] = ("LYMPHODEPLETION", "LYMPHODEPLETING CHEMOTHERAPY")
+    lymphodepletion_treatments: tuple[str, ...] = ("FLUDARABINE", "CYCLOPHOSPHAMIDE")
+    response_test: str = "OVRLRESP"
+    evaluators: tuple[str, ...] = ("", "INVESTIGATOR")
+    mrd_test: str = "MRD"
+    relapse_results: tuple[str, ...] = ("RELAPSE", "RELAPSED DISEASE")
+    marrow_locations: tuple[str, ...] = ("BONE MARROW", "BLOOD")
+    hsct_words: tuple[str, ...] = ("TRANSPLANT", "HSCT")
+    new_therapy_categories: tuple[str, ...] = ("SUBSEQUENT ANTI-CANCER THERAPY", "NEW ANTI-CANCER THERAPY")
+    end_of_treatment_epoch: str = "TREATMENT"
+    end_of_treatment_category: str = "DISPOSITION EVENT"
+    withdrawal_reasons: tuple[str, ...] = ("WITHDRAWAL BY SUBJECT", "WITHDRAWAL BY PARENT/GUARDIAN", "LOST TO FOLLOW-UP")
+    death_reason: str = "DEATH"
+    death_cause_test: str = "PRCDTH"
+    alive_statuses: tuple[str, ...] = ("ALIVE",)
+    # value maps
+    response_map: dict[str, str] = _sdtm_map({"CR": "CR", "CRH": "CRh", "CRI": "CRi", "MLFS": "MLFS", "PR": "PR",
+                                              "NR": "NR", "SD": "NR", "PD": "PD", "NE": "NE"})
+    mrd_map: dict[str, Literal["negative", "positive"]] = _sdtm_map({"NEGATIVE": "negative", "POSITIVE": "positive"})
+    related_map: dict[str, Literal["Y", "N"]] = _sdtm_map({
+        "RELATED": "Y", "POSSIBLY RELATED": "Y", "PROBABLY RELATED": "Y", "DEFINITELY RELATED": "Y", "Y": "Y",
+        "NOT RELATED": "N", "UNLIKELY RELATED": "N", "N": "N"})
+    serious_map: dict[str, Literal["Y", "N"]] = _sdtm_map({"Y": "Y", "N": "N"})
+    severity_map: dict[str, int] = Field(default_factory=lambda: {"MILD": 1, "MODERATE": 2, "SEVERE": 3})
+    death_cause_map: dict[str, str] = _sdtm_map({
+        "DISEASE PROGRESSION": "disease", "PROGRESSIVE DISEASE": "disease", "DISEASE RELAPSE": "disease",
+        "LEUKAEMIA": "disease", "LEUKEMIA": "disease", "TREATMENT-RELATED TOXICITY": "toxicity",
+        "ADVERSE EVENT": "toxicity", "TOXICITY": "toxicity"})
+    death_cause_other: DeathCause = "other"
+    death_cause_missing: DeathCause = "unknown"
+
+    @field_validator("response_map")
+    @classmethod
+    def _known_results(cls, value: dict[str, str]) -> dict[str, str]:
+        _check_results(tuple(value.values()))
+        return value
+
+    @field_validator("severity_map")
+    @classmethod
+    def _grades(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {k: v for k, v in value.items() if not 1 <= v <= 5}
+        if bad:
+            raise ValueError(f"a grade is 1-5: {bad}")
+        return value
+
+    @field_validator("death_cause_map")
+    @classmethod
+    def _causes(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted({v for v in value.values() if v not in DEATH_CAUSES})
+        if unknown:
+            raise ValueError(f"unknown death cause(s) {unknown}; allowed: {list(DEATH_CAUSES)}")
+        return value
 
 
 class Config(_Section):
@@ -489,6 +566,7 @@ class Config(_Section):
     response: ResponseConfig = ResponseConfig()
     study: StudyConfig = StudyConfig()
     safety: SafetyConfig = SafetyConfig()
+    sdtm: SDTMConfig = SDTMConfig()
 
 
 def _describe(error: dict) -> str:

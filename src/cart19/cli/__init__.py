@@ -35,6 +35,7 @@ app = typer.Typer(
 #: Command modules, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "validate",
+    "events",
     "derive",
     "adam",
     "km",

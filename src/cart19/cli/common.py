@@ -123,7 +123,8 @@ def _parse_date(value: str | None) -> dt.date | None:
 
 InputArg = Annotated[
     str,
-    typer.Argument(help="Event file: CSV (default), Parquet (.parquet), or - for standard input.", metavar="FILE"),
+    typer.Argument(help="Event file: CSV (default), Parquet (.parquet), or - for standard input; or an SDTM folder "
+                   "(dm.xpt, ae.json, rs.csv ...; docs/sdtm.md).", metavar="FILE"),
 ]
 CutoffOpt = Annotated[
     str | None,
@@ -193,6 +194,14 @@ class Inputs:
     warnings: list[str] = field(default_factory=list)
     #: the reader's numbering of the subjects of ``events`` (None when the cutoff set records aside)
     subjects: Subjects | None = None
+    #: SDTM input: each event line's origin (:func:`cart19.io.sdtm.trace_sources`); None for an event file
+    provenance: pl.DataFrame | None = None
+
+    def traced(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """An output's ``SRCDOM``/``SRCSEQ`` naming the SDTM records (and ``SRCVAR``), for SDTM input."""
+        from cart19.io.sdtm import trace_sources
+
+        return trace_sources(frame, self.provenance)
 
 
 def load_inputs(
@@ -202,11 +211,10 @@ def load_inputs(
     warnings. Invalid input raises, and :func:`command` turns that into exit status 2."""
     from cart19.config import load_config
     from cart19.engine.common import apply_cutoff, untreated_subject_count
-    from cart19.io.read import read_events
 
     config = load_config(config_path)
     with env.progress("Reading and validating events"):
-        result = read_events(source, with_sha256=with_sha256)
+        result = read_input(source, config, with_sha256=with_sha256)
     warnings = [str(issue) for issue in result.warnings]
     cut = apply_cutoff(result.events, cutoff)
     if cut.set_aside:
@@ -220,7 +228,19 @@ def load_inputs(
     for warning in warnings:
         env.warn(warning)
     return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff, warnings=warnings,
-                  subjects=subjects)
+                  subjects=subjects, provenance=getattr(result, "provenance", None))
+
+
+def read_input(source: str, config: Config, *, with_sha256: bool = False) -> Any:
+    """An event file (:func:`cart19.io.read.read_events`) or, for a folder, SDTM domains
+    (:func:`cart19.io.sdtm.read_sdtm`, mapped by ``config.sdtm``): a ``ReadResult`` either way."""
+    if source != "-" and Path(source).is_dir():
+        from cart19.io.sdtm import read_sdtm
+
+        return read_sdtm(source, config.sdtm, with_sha256=with_sha256)
+    from cart19.io.read import read_events
+
+    return read_events(source, with_sha256=with_sha256)
 
 
 # --------------------------------------------------------------------------- output
@@ -346,11 +366,14 @@ def report_input_error(exc: Any, env: Env) -> None:
     if env.stderr_isatty:
         from rich.table import Table
 
-        table = Table("line", "column", "value", "problem", header_style="bold")
+        sdtm = any(getattr(issue, "file", None) for issue in errors)  # SDTM: file and record, variable
+        table = Table("file, record" if sdtm else "line", "variable" if sdtm else "column", "value", "problem",
+                      header_style="bold")  # fmt: skip
         for issue in errors[:200]:
-            table.add_row(
-                "" if issue.line is None else str(issue.line), issue.column or "", issue.value or "", issue.message
-            )
+            line = "" if issue.line is None else str(issue.line)
+            if getattr(issue, "file", None):  # an SDTM record: the file and the record number
+                line = f"{issue.file} {line}".strip()
+            table.add_row(line, issue.column or "", issue.value or "", issue.message)
         env.console(stderr=True).print(table)
         if len(errors) > 200:
             print(f"... and {len(errors) - 200} more (use `cart19 validate --format json` for all)", file=env.stderr)

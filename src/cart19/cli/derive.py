@@ -39,9 +39,11 @@ HELP = """The time-to-event dataset: OS, EFS (primary), EFSS1-3 (sensitivity), D
 One row per treated subject and parameter with the columns
 USUBJID,PARAMCD,PARAM,STARTDT,ADT,AVAL,AVALU,CNSR,EVNTDESC,CNSDTDSC,SRCDOM,SRCSEQ,ADTF
 (AVAL in days, CNSR 0 = event, 1 = censored; SRCDOM/SRCSEQ name the event kind and input line
-each date came from; ADTF = D where that date was imputed). PARAMCD is OS, EFS, EFSS1, EFSS2,
-EFSS3, DOR or RFS (relapse-free survival from the first remission), in that order per subject.
-The rules are in docs/endpoints.md, docs/relapse.md and the configuration (`cart19 config`).
+each date came from; from an SDTM folder, the domain and the record's --SEQ, with the date
+variable in a last column SRCVAR; ADTF = D where that date was imputed). PARAMCD is OS, EFS,
+EFSS1, EFSS2, EFSS3, DOR or RFS (relapse-free survival from the first remission), in that order
+per subject. The rules are in docs/endpoints.md, docs/relapse.md and the configuration
+(`cart19 config`).
 
 When standard output is a terminal, a summary per parameter is shown (N, events, censored,
 Kaplan-Meier median with 95% CI, 6/12/24-month estimates, median follow-up by reverse
@@ -116,7 +118,7 @@ def register(app: typer.Typer) -> None:
         chosen = resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
         with env.progress("Deriving OS, EFS, DOR and RFS"):
-            adtte = derive_adtte(inputs.events, inputs.config, inputs.subjects)
+            adtte = inputs.traced(derive_adtte(inputs.events, inputs.config, inputs.subjects))
         if chosen is not Format.table:  # resolve_format never gives table with -o
             write_frame(adtte, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):

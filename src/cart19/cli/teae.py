@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
         with env.progress("Deriving TEAEs"):
             vocabularies = ae_vocabularies(inputs.events)  # one term vocabulary (engine/terms.py)
             if listing:
-                frame = ae_listing(inputs.events, inputs.config)
+                frame = inputs.traced(ae_listing(inputs.events, inputs.config))
             else:
                 frame = teae_tables(inputs.events, inputs.config, vocabularies=vocabularies)
         for warning in spelling_warnings_of(vocabularies):

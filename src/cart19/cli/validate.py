@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cart19.cli.common import Env, InputArg, QuietOpt, command
+from cart19.cli.common import ConfigOpt, Env, InputArg, QuietOpt, command
 from cart19.errors import ExitCode
 
 HELP = """Check an event file against the input format and list every problem at once.
@@ -16,7 +16,10 @@ Each problem names its line (the header is line 1), column and value. On a valid
 short summary (subjects, infused subjects, events by kind, date range, warnings). Exit status
 0 when the file is valid, 2 when it is not. Writes nothing.
 
-Example:  cart19 validate examples/events.csv
+\b
+Examples:
+  cart19 validate examples/events.csv
+  cart19 validate examples/sdtm
 """
 
 
@@ -57,10 +60,12 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[
             str | None, typer.Option("--format", "-f", help="table (terminal default) or json.", metavar="FORMAT")
         ] = None,
+        config_path: ConfigOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
+        from cart19.cli.common import read_input
+        from cart19.config import load_config
         from cart19.errors import InputError
-        from cart19.io.read import read_events
 
         env = Env.current(quiet=quiet)
         if fmt not in (None, "table", "json"):
@@ -68,7 +73,7 @@ def register(app: typer.Typer) -> None:
         as_json = fmt == "json" or (fmt is None and not env.stdout_isatty)
         try:
             with env.progress("Validating"):
-                result = read_events(file)
+                result = read_input(file, load_config(config_path))
         except InputError as exc:
             if as_json:
                 _print_json(env, valid=False, errors=exc.errors, warnings=exc.warnings, summary=None)

@@ -217,7 +217,7 @@ def _sas_stamp(when: dt.datetime) -> bytes:
     return f"{when.day:02d}{month}{when.year % 100:02d}:{when:%H:%M:%S}".encode("ascii")
 
 
-def _restamp(path: Path, created: dt.datetime) -> None:
+def restamp_xpt(path: Path, created: dt.datetime) -> None:
     """Put ``created`` in the four created/modified stamps of an XPT v5 header (ReadStat writes
     the clock's time and pyreadstat has no option for it): the library header's (bytes 64-79 of
     its second 80-byte record, 0-15 of its third) and the member's (the same places in the two
@@ -250,7 +250,7 @@ def write_xpt(frame: pl.DataFrame, dataset: Dataset, path: Path, provenance: Pro
         file_format_version=5,
         variable_format=formats or None,
     )
-    _restamp(Path(path), provenance.created)
+    restamp_xpt(Path(path), provenance.created)
 
 
 # --------------------------------------------------------------------------- Dataset-JSON
