@@ -148,6 +148,19 @@ ExcelSafeOpt = Annotated[
                  "with a single quote ', so a spreadsheet shows them as text instead of running them as formulas. "
                  "The default CSV is the faithful machine format (a warning counts such cells)."),
 ]  # fmt: skip
+SubjectsOpt = Annotated[
+    Path | None,
+    typer.Option("--subjects", help="Subject file (CSV or Parquet): subject_id and covariates (cohort, dose level, ...), "
+                 "kept as text; they follow the subject-level outputs and --by groups by them.", metavar="FILE"),
+]  # fmt: skip
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Split the summary by this covariate (a column of --subjects): one block per value, "
+                 "sorted; an empty value is its own group, (missing).", metavar="COLUMN"),
+]  # fmt: skip
+TestsOpt = Annotated[
+    bool, typer.Option("--tests", help="With --by: write the test of equality between the groups instead of the summary.")
+]
 
 
 def parse_cutoff(value: str | None) -> dt.date | None:
@@ -193,18 +206,46 @@ class Inputs:
     warnings: list[str] = field(default_factory=list)
     #: the reader's numbering of the subjects of ``events`` (None when the cutoff set records aside)
     subjects: Subjects | None = None
+    #: the subject file (``--subjects``): subject_id and the covariates as text, or None
+    covariates: pl.DataFrame | None = None
+
+    def groups(self, by: str | None) -> pl.DataFrame | None:
+        """The ``groups`` frame of ``--by`` (subject_id, group), or None without ``--by``."""
+        if by is None:
+            return None
+        from cart19.io.subjects_file import subject_groups
+
+        return subject_groups(self.covariates, by)
 
 
 def load_inputs(
-    source: str, *, config_path: Path | None, cutoff: dt.date | None, env: Env, with_sha256: bool = False
+    source: str,
+    *,
+    config_path: Path | None,
+    cutoff: dt.date | None,
+    env: Env,
+    with_sha256: bool = False,
+    subjects_path: Path | None = None,
+    by: str | None = None,
 ) -> Inputs:
-    """Read the configuration and the events (validating both), apply the cutoff, and print the
-    warnings. Invalid input raises, and :func:`command` turns that into exit status 2."""
+    """Read the configuration, the subject file (``--subjects``) and the events (validating
+    all), apply the cutoff, and print the warnings. Invalid input raises, and :func:`command`
+    turns that into exit status 2. ``by`` is checked against the subject file's columns before
+    the events are read."""
     from cart19.config import load_config
     from cart19.engine.common import apply_cutoff, untreated_subject_count
     from cart19.io.read import read_events
 
     config = load_config(config_path)
+    covariates = None
+    if subjects_path is not None:
+        from cart19.io.subjects_file import read_subjects
+
+        covariates = read_subjects(str(subjects_path))
+    if by is not None:
+        from cart19.io.subjects_file import subject_groups
+
+        subject_groups(covariates, by, source=str(subjects_path))  # a clear error now, not after the read
     with env.progress("Reading and validating events"):
         result = read_events(source, with_sha256=with_sha256)
     warnings = [str(issue) for issue in result.warnings]
@@ -217,10 +258,15 @@ def load_inputs(
     untreated = untreated_subject_count(cut.events, None if subjects is None else subjects.codes)
     if untreated:
         warnings.append(f"{untreated} subject(s) without an infusion are outside the treated set and in no endpoint")
+    if covariates is not None:
+        from cart19.io.subjects_file import subject_mismatch
+
+        ids = result.subjects.ids if result.subjects is not None else result.events.get_column("subject_id").unique()
+        warnings.extend(subject_mismatch(covariates, ids))
     for warning in warnings:
         env.warn(warning)
     return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff, warnings=warnings,
-                  subjects=subjects)
+                  subjects=subjects, covariates=covariates)
 
 
 # --------------------------------------------------------------------------- output

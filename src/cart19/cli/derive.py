@@ -22,6 +22,7 @@ from cart19.cli.common import (
     InputArg,
     OutputOpt,
     QuietOpt,
+    SubjectsOpt,
     command,
     load_inputs,
     parse_cutoff,
@@ -39,8 +40,8 @@ HELP = """The time-to-event dataset: OS, EFS (primary), EFSS1-3 (sensitivity) an
 One row per treated subject and parameter with the columns
 USUBJID,PARAMCD,PARAM,STARTDT,ADT,AVAL,AVALU,CNSR,EVNTDESC,CNSDTDSC,SRCDOM,SRCSEQ,ADTF
 (AVAL in days, CNSR 0 = event, 1 = censored; SRCDOM/SRCSEQ name the event kind and input line
-each date came from; ADTF = D where that date was imputed). The rules are in endpoints.md and
-the configuration (`cart19 config`).
+each date came from; ADTF = D where that date was imputed), then the covariates of --subjects.
+The rules are in endpoints.md and the configuration (`cart19 config`).
 
 When standard output is a terminal, a summary per parameter is shown (N, events, censored,
 Kaplan-Meier median with 95% CI, 6/12/24-month estimates); the dataset itself goes to -o FILE
@@ -50,6 +51,7 @@ Examples:
   cart19 derive examples/events.csv -o adtte.csv
   cart19 derive examples/events.csv --cutoff 2025-06-30 --format json > adtte.jsonl
   cart19 derive examples/events.csv | cart19 km -
+  cart19 derive examples/events.csv --subjects examples/subjects.csv | cart19 km - --by cohort
 """
 
 
@@ -91,6 +93,7 @@ def register(app: typer.Typer) -> None:
     def derive(
         file: InputArg,
         cutoff: CutoffOpt = None,
+        subjects: SubjectsOpt = None,
         config_path: ConfigOpt = None,
         fmt: FormatOpt = None,
         output: OutputOpt = None,
@@ -98,13 +101,15 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.engine.tte import derive_adtte
+        from cart19.io.subjects_file import with_covariates
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
-        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects)
         with env.progress("Deriving OS, EFS and DOR"):
             adtte = derive_adtte(inputs.events, inputs.config, inputs.subjects)
+            adtte = with_covariates(adtte, inputs.covariates, on="USUBJID")  # after the contract columns
         if chosen is not Format.table:  # resolve_format never gives table with -o
             write_frame(adtte, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):
