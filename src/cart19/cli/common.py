@@ -153,6 +153,11 @@ SubjectsOpt = Annotated[
     typer.Option("--subjects", help="Subject file (CSV or Parquet): subject_id and covariates (cohort, dose level, ...), "
                  "kept as text; they follow the subject-level outputs and --by groups by them.", metavar="FILE"),
 ]  # fmt: skip
+SubjectsCheckOpt = Annotated[
+    Path | None,
+    typer.Option("--subjects", help="Subject file (CSV or Parquet) to check against the events (problems, subjects in one "
+                 "file only); this command does not use the covariates.", metavar="FILE"),
+]  # fmt: skip
 ByOpt = Annotated[
     str | None,
     typer.Option("--by", help="Split the summary by this covariate (a column of --subjects): one block per value, "
