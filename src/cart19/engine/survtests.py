@@ -15,6 +15,8 @@ checked against R in ``tests/fixtures/logrank``.
   all groups but the first, a chi-square on ``df`` degrees of freedom (p-value from scipy).
 * Fewer than two groups left: statistic 0, df 0 and a null p-value (R prints the chi-square
   0 on 0 df, whose p-value means nothing).
+* A singular variance matrix (a group at risk only when it is alone at risk): R stops with an
+  error; here the Moore-Penrose inverse is used and df is the matrix's rank.
 """
 
 from __future__ import annotations
@@ -65,8 +67,14 @@ def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> tuple[flo
         return 0.0, 0, None
     diff = (observed - expected)[keep][1:]
     v = variance[np.ix_(keep, keep)][1:, 1:]
-    statistic = float(np.sum(np.linalg.solve(v, diff) * diff))
     df = int(keep.sum()) - 1
+    try:
+        statistic = float(np.sum(np.linalg.solve(v, diff) * diff))
+    except np.linalg.LinAlgError:  # R stops here ("exactly singular"): a generalised inverse instead
+        statistic = float(diff @ np.linalg.pinv(v) @ diff)
+        df = int(np.linalg.matrix_rank(v))
+        if df == 0:
+            return 0.0, 0, None
     return statistic, df, float(chi2.sf(statistic, df))
 
 

@@ -186,7 +186,9 @@ def _subject_groups(treated: pl.DataFrame, groups: pl.DataFrame | None) -> tuple
         return pl.Series("_group", [0] * treated.height, dtype=pl.Int64()), [None]
     mine = treated.select(group_of("subject_id", groups)).to_series()
     levels = group_levels(groups, mine)
-    codes = mine.replace_strict(levels, list(range(len(levels))), return_dtype=pl.Int64()).alias("_group")
+    codes = mine.replace_strict(
+        pl.Series(levels, dtype=pl.String()), pl.Series(range(len(levels)), dtype=pl.Int64()), return_dtype=pl.Int64()
+    ).cast(pl.Int64()).alias("_group")
     return codes, list(levels)
 
 
