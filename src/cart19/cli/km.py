@@ -138,10 +138,10 @@ def read_adtte(source: str, by: str | None = None) -> pl.DataFrame:
             overrides = {name: types.get(alias, pl.String) for name, alias in wanted.items()}
             if data is not None:
                 target = io.BytesIO(data)
-            try:  # typed as it is read: no text copy of the numbers
-                frame = pl.read_csv(target, columns=list(wanted), schema_overrides=overrides, infer_schema=False)
-                frame = frame.rename(wanted)
-                clean = frame.select(
+            try:  # typed as it is read, and only the columns named (projection pushdown of the scan)
+                reader = pl.scan_csv(target, schema_overrides=overrides, infer_schema=False)
+                frame = reader.select(pl.col(name).alias(alias) for name, alias in wanted.items()).collect()
+                clean = not frame.select(
                     (pl.col("AVAL").is_null() | ~pl.col("AVAL").is_finite() | pl.col("CNSR").is_null()).any()
                 ).item()
             except pl.exceptions.ComputeError:

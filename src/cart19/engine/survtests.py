@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from cart19.engine.km import _validate, order_paramcds
+from cart19.engine.km import _codes, _validate, order_paramcds
 
 __all__ = ["LOGRANK_COLUMNS", "logrank", "logrank_tests"]
 
@@ -83,13 +83,17 @@ def logrank_tests(adtte: pl.DataFrame, by: str) -> pl.DataFrame:
     test between the values of the column ``by`` (an empty value is a group of its own):
     ``PARAMCD, statistic, df, p_value``, parameters in the order of :func:`order_paramcds`."""
     data = _validate(adtte, by)
+    param, param_names = _codes(data.get_column("PARAMCD"))
+    group, _ = _codes(data.get_column("group"))  # (integers: fast to sort and compare)
+    order = np.argsort(param, kind="stable")
+    param, group = param[order], group[order]
+    time, event = data.get_column("AVAL").to_numpy()[order], data.get_column("EVENT").to_numpy()[order]
+    starts = np.flatnonzero(np.r_[True, param[1:] != param[:-1]])
+    where = {param_names[param[s]]: (s, e) for s, e in zip(starts, np.r_[starts[1:], param.size], strict=True)}
     rows: dict[str, list] = {name: [] for name in LOGRANK_COLUMNS}
-    parts = {code: frame for (code,), frame in data.partition_by("PARAMCD", as_dict=True).items()}
-    for code in order_paramcds(list(parts)):
-        frame = parts[code]
-        statistic, df, p_value = logrank(
-            frame.get_column("AVAL").to_numpy(), frame.get_column("EVENT").to_numpy(), frame.get_column("group").to_numpy()
-        )
+    for code in order_paramcds(list(where)):
+        s, e = where[code]
+        statistic, df, p_value = logrank(time[s:e], event[s:e], group[s:e])
         rows["PARAMCD"].append(code)
         rows["statistic"].append(statistic)
         rows["df"].append(df)
