@@ -253,3 +253,18 @@ def test_example_cohorts_split_the_example_review():
     assert result.exit_code == 0
     groups = [(g["group"], g["treated"], g["evaluable"], g["dlt"]) for g in json.loads(result.stdout)["groups"]]
     assert groups == [("DL1", 5, 5, 2), ("DL2", 5, 5, 1), ("DL3", 4, 3, 0)]
+
+
+def test_a_covariate_value_named_total_is_refused_by_teae_by(write_csv, tmp_path):
+    events = write_csv(TEAE_EVENTS)
+    result = run_cli("teae", events, "--subjects", subjects_file(tmp_path, "subject_id,arm\nS1,Total\n"), "--by", "arm")
+    assert result.exit_code == 2
+    assert "'Total', the name of the whole safety set's block" in result.stderr
+
+
+def test_km_by_on_a_terminal_shows_the_groups_and_the_log_rank_table(write_csv):
+    path = write_csv([["1", "OS", 1, 0, "A"], ["2", "OS", 2, 0, "[red]B"]], name="adtte.csv", header=ADTTE_HEADER)
+    result = run_cli("km", path, "--by", "cohort", env=TERMINAL)
+    assert result.exit_code == 0, result.stderr
+    assert "[red]B" in result.stdout  # data shown as text, not read as markup
+    assert "Log-rank test" in result.stdout and "│ OS        │      1.000 │  1 │  0.3173 │" in result.stdout
