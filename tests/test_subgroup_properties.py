@@ -16,7 +16,7 @@ from cart19.engine.teae import teae_tables
 from cart19.schema import events_frame
 
 LABELS = ["b", "a", "c", None]  # None: a subject left out of the subject file, or an empty value
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
