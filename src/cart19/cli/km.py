@@ -96,8 +96,8 @@ def _diagnose(source: str, frame: pl.DataFrame) -> None:
 
 def read_adtte(source: str, by: str | None = None) -> pl.DataFrame:
     """An ADTTE-shaped table from CSV, Parquet or stdin: only ``PARAMCD`` (text), ``AVAL`` and
-    ``CNSR`` (numbers) and the ``--by`` column (text) are read, typed as
-    they are parsed. A cell that is not a number raises InputError with its line."""
+    ``CNSR`` (numbers) and the ``--by`` column (text) are read, typed as they are parsed. A
+    cell that is not a number raises InputError with its line (Parquet: its row + 2)."""
     import io
     import sys
     from pathlib import Path
@@ -116,8 +116,8 @@ def read_adtte(source: str, by: str | None = None) -> pl.DataFrame:
         elif not parquet:
             with open(source, "rb") as handle:
                 head = handle.read(1 << 16)
-            if b"\r" in head.replace(b"\r\n", b""):  # lone CR line breaks: polars would glue the lines
-                data = Path(source).read_bytes()
+            if not head.strip() or b"\r" in head.replace(b"\r\n", b""):  # empty, or lone CR line breaks
+                data = Path(source).read_bytes()  # (which polars would glue together)
         else:
             Path(source).stat()
     except OSError as exc:
@@ -127,6 +127,11 @@ def read_adtte(source: str, by: str | None = None) -> pl.DataFrame:
             wanted = _wanted(source, list(pl.read_parquet_schema(source)), by)
             frame = pl.read_parquet(source, columns=list(wanted)).rename(wanted)
             frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns if c not in ("AVAL", "CNSR"))
+            if any(frame.schema[c] == pl.String for c in ("AVAL", "CNSR")):  # numbers stored as text
+                _diagnose(source, frame)
+                frame = frame.with_columns(
+                    pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64) for c in ("AVAL", "CNSR")
+                )
         else:
             if data is not None:
                 if not data.strip():
