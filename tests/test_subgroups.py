@@ -155,9 +155,11 @@ TEAE_EVENTS = [
     {"subject_id": "S4", "event": "infusion", "date": "2024-01-01"},
     {"subject_id": "S4", "event": "ae", "date": "2024-01-02", "grade": 2, "term": "Nausea",
      "soc": "Gastrointestinal disorders", "serious": "Y", "related": "N"},
+    {"subject_id": "S5", "event": "infusion", "date": "2024-01-01"},
 ]  # fmt: skip
-# S1 in A; S2 and S3 in B; level C has only X9, who has no record; S4 is not in the file
-TEAE_SUBJECTS = "subject_id,cohort\nS1,A\nS2,B\nS3,B\nX9,C\n"
+# S1 in A; S2 and S3 in B; level C has only X9, who has no record; S5 (no AE) alone in D;
+# S4 is not in the file
+TEAE_SUBJECTS = "subject_id,cohort\nS1,A\nS2,B\nS3,B\nX9,C\nS5,D\n"
 
 
 def test_teae_by_cohort_blocks_per_group_then_the_total(write_csv, tmp_path):
@@ -166,17 +168,18 @@ def test_teae_by_cohort_blocks_per_group_then_the_total(write_csv, tmp_path):
     assert result.exit_code == 0, result.stderr
     tables = pl.read_csv(result.stdout.encode(), infer_schema=False)
     assert tables.columns == ["group", "table", "soc", "term", "grade", "n", "N", "percent"]
-    assert tables["group"].unique(maintain_order=True).to_list() == ["(missing)", "A", "B", "C", "Total"]
+    assert tables["group"].unique(maintain_order=True).to_list() == ["(missing)", "A", "B", "C", "D", "Total"]
     overall = tables.filter((pl.col("table") == "overall") & (pl.col("grade") == "any"))
     assert overall.select("group", "n", "N", "percent").rows() == [
         ("(missing)", "1", "1", "100.0"),  # S4
         ("A", "1", "1", "100.0"),  # S1
         ("B", "1", "2", "50.0"),  # S2 of S2, S3
         ("C", "0", "0", None),  # no subject with a record: an empty group
-        ("Total", "3", "4", "75.0"),
+        ("D", "0", "1", "0.0"),  # a subject, no AE
+        ("Total", "3", "5", "60.0"),
     ]
     serious = tables.filter((pl.col("table") == "serious") & (pl.col("grade") == "any"))
-    assert serious.select("group", "n").rows() == [("(missing)", "1"), ("A", "0"), ("B", "0"), ("C", "0"),
+    assert serious.select("group", "n").rows() == [("(missing)", "1"), ("A", "0"), ("B", "0"), ("C", "0"), ("D", "0"),
                                                    ("Total", "1")]  # fmt: skip
     socs = tables.filter((pl.col("table") == "soc") & (pl.col("grade") == "any")).select("group", "soc", "n")
     assert socs.rows() == [
@@ -197,7 +200,7 @@ def test_teae_by_on_a_terminal_has_a_column_per_group(write_csv, tmp_path):
     assert "TEAEs by cohort, any grade" in result.stdout
     line = next(line for line in result.stdout.splitlines() if "Any TEAE" in line)
     assert [cell.strip() for cell in line.strip("│ ").split("│")][1:] == [
-        "1 (100.0%)", "1 (100.0%)", "1 (50.0%)", "0", "3 (75.0%)"]  # fmt: skip
+        "1 (100.0%)", "1 (100.0%)", "1 (50.0%)", "0", "0 (0.0%)", "3 (60.0%)"]  # fmt: skip
 
 
 def test_by_without_subjects_or_with_an_unknown_column_is_a_clear_error(write_csv, tmp_path):

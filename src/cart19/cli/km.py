@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cart19.cli.common import (
-    ByOpt,
     ConfigOpt,
     Env,
     ExcelSafeOpt,
@@ -44,6 +43,12 @@ Examples:
   cart19 derive examples/events.csv --subjects examples/subjects.csv | cart19 km - --by cohort --tests
 """
 
+
+KmByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Split the summary by this column of the table (e.g. a covariate of derive --subjects): "
+                 "one block per value, sorted; an empty value is its own group, (missing).", metavar="COLUMN"),
+]  # fmt: skip
 
 #: The columns km reads; every other column of the table is skipped by the reader.
 KM_INPUT = ("PARAMCD", "AVAL", "CNSR")
@@ -234,7 +239,7 @@ def register(app: typer.Typer) -> None:
         landmarks: Annotated[
             str | None, typer.Option("--landmarks", help="Months for the landmark estimates, e.g. 6,12,24.")
         ] = None,
-        by: ByOpt = None,
+        by: KmByOpt = None,
         tests: TestsOpt = False,
         config_path: ConfigOpt = None,
         fmt: FormatOpt = None,
