@@ -60,6 +60,7 @@ parquet, one row per subject. Safety warnings go to standard error.
 Exit status: 0, or 3 when the stopping rule is met overall or in a group of --by (2: invalid
 input or configuration).
 
+\b
 Examples:
   cart19 check-dlt examples/events.csv
   cart19 check-dlt examples/events.csv --as-of 2024-02-01 --format json

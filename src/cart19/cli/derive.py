@@ -47,6 +47,7 @@ When standard output is a terminal, a summary per parameter is shown (N, events,
 Kaplan-Meier median with 95% CI, 6/12/24-month estimates); the dataset itself goes to -o FILE
 or, when piped or with --format, to standard output.
 
+\b
 Examples:
   cart19 derive examples/events.csv -o adtte.csv
   cart19 derive examples/events.csv --cutoff 2025-06-30 --format json > adtte.jsonl

@@ -37,6 +37,7 @@ and the estimate with its 95% CI (Greenwood, log-log) at 6, 12 and 24 months (a 
 empty value is its own group, "(missing)". --tests writes the log-rank test of equality
 between the groups instead, per parameter: PARAMCD,statistic,df,p_value (R's survdiff).
 
+\b
 Examples:
   cart19 derive examples/events.csv | cart19 km -
   cart19 derive examples/events.csv --subjects examples/subjects.csv | cart19 km - --by cohort

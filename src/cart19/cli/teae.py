@@ -49,6 +49,7 @@ value (sorted; an empty value or a subject not in the file is "(missing)"), N th
 infused subjects, then the whole safety set as the block "Total". On a terminal, one column
 per group and the total.
 
+\b
 Examples:
   cart19 teae examples/events.csv
   cart19 teae examples/events.csv -o teae.csv

@@ -19,6 +19,7 @@ short summary (subjects, infused subjects, events by kind, date range, warnings)
 --subjects FILE checks a subject file too (unique subject_id, no column named like an output
 column) and warns of the subjects found in only one of the two files.
 
+\b
 Examples:
   cart19 validate examples/events.csv
   cart19 validate examples/events.csv --subjects examples/subjects.csv
