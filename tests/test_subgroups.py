@@ -271,3 +271,13 @@ def test_km_by_on_a_terminal_shows_the_groups_and_the_log_rank_table(write_csv):
     assert result.exit_code == 0, result.stderr
     assert "[red]B" in result.stdout  # data shown as text, not read as markup
     assert "Log-rank test" in result.stdout and "│ OS        │      1.000 │  1 │  0.3173 │" in result.stdout
+
+
+def test_a_repeated_or_empty_column_name_and_a_ragged_line_are_named(tmp_path):
+    header = run_cli("derive", EXAMPLE, "--subjects", subjects_file(tmp_path, "subject_id,,cohort,cohort\nA,1,2,3\n"))
+    assert header.exit_code == 2
+    assert "line 1, column cohort: this column name appears more than once in the header" in header.stderr
+    assert "line 1: column 2 has no name" in header.stderr
+    ragged = run_cli("derive", EXAMPLE, "--subjects", subjects_file(tmp_path, "subject_id,cohort\nA,1\nB,1,2\n"))
+    assert ragged.exit_code == 2
+    assert "line 3: 3 cells where the header has 2" in ragged.stderr

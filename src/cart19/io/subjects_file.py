@@ -14,6 +14,7 @@ Nothing here prints; problems raise :class:`~cart19.errors.InputError` naming th
 
 from __future__ import annotations
 
+import csv
 import io
 import sys
 from collections.abc import Iterable, Sequence
@@ -66,7 +67,12 @@ def _read_frame(source: str) -> pl.DataFrame:
         if b"\r" in data:  # lone CR line breaks: polars would glue the lines together
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         text = data.decode("utf-8-sig")  # (a spreadsheet's byte-order mark is not part of the first name)
-        return pl.read_csv(io.StringIO(text), infer_schema=False)
+        _check_header(source, next(csv.reader(io.StringIO(text))))
+        try:
+            return pl.read_csv(io.StringIO(text), infer_schema=False)
+        except pl.exceptions.ComputeError:
+            _ragged_lines(source, text)
+            raise
     except InputError:
         raise
     except UnicodeDecodeError as exc:
@@ -74,6 +80,36 @@ def _read_frame(source: str) -> pl.DataFrame:
     except Exception as exc:  # noqa: BLE001 - polars' parse errors become one plain line
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise _fail(source, [Issue(None, None, None, f"not a readable table ({message})")]) from None
+
+
+def _check_header(source: str, names: list[str]) -> None:
+    """The header's problems, from its raw names (polars renames a repeated name)."""
+    names = [name.strip() for name in names]
+    issues = []
+    if "subject_id" not in names:
+        issues.append(Issue(1, None, None, f"no subject_id column; the header has {', '.join(map(repr, names))}"))
+    for name in sorted({n for n in names if n and names.count(n) > 1}):
+        issues.append(Issue(1, name, None, "this column name appears more than once in the header"))
+    for position, name in enumerate(names, start=1):
+        if not name:
+            issues.append(Issue(1, None, None, f"column {position} has no name"))
+        elif name.upper() in _RESERVED_UPPER:
+            issues.append(Issue(1, name, None, "an output column already has this name; rename the covariate"))
+    if issues:
+        raise _fail(source, issues)
+
+
+def _ragged_lines(source: str, text: str) -> None:
+    """Raise an InputError naming each line (up to 200) whose number of cells is not the
+    header's; return when there is none (the caller reports polars' own message)."""
+    rows = csv.reader(io.StringIO(text))
+    width = len(next(rows))
+    issues = []
+    for row in rows:
+        if row and len(row) != width and len(issues) < 200:
+            issues.append(Issue(rows.line_num, None, None, f"{len(row)} cells where the header has {width}"))
+    if issues:
+        raise _fail(source, issues)
 
 
 def read_subjects(source: str | Path) -> pl.DataFrame:
@@ -85,21 +121,10 @@ def read_subjects(source: str | Path) -> pl.DataFrame:
     empty ``subject_id``, a ``subject_id`` given twice (each line after the first).
     """
     source = str(source)
-    frame = _read_frame(source)
+    frame = _read_frame(source)  # (a CSV header is checked as written before polars reads it)
+    _check_header(source, frame.columns)  # (a Parquet file's names)
+    frame = frame.rename({name: name.strip() for name in frame.columns})
     issues: list[Issue] = []
-    names = [name.strip() for name in frame.columns]
-    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
-    if "subject_id" not in names:
-        issues.append(Issue(1, None, None, f"no subject_id column; the header has {', '.join(map(repr, names))}"))
-    for name in sorted({n for n in names if names.count(n) > 1}):
-        issues.append(Issue(1, name, None, "this column name appears more than once in the header"))
-    for position, name in enumerate(names, start=1):
-        if not name or name.startswith("_duplicated_"):
-            issues.append(Issue(1, None, None, f"column {position} has no name"))
-        elif name.upper() in _RESERVED_UPPER:
-            issues.append(Issue(1, name, None, "an output column already has this name; rename the covariate"))
-    if issues:
-        raise _fail(source, issues)
     frame = frame.select("subject_id", pl.exclude("subject_id"))
     numbered = frame.select("subject_id").with_row_index("_line", offset=2)
     for line, _ in numbered.filter(pl.col("subject_id").is_null() | (pl.col("subject_id").str.strip_chars() == "")).iter_rows():
