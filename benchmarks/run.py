@@ -9,6 +9,8 @@ benchmarks/data/), then runs, each in a fresh process:
 * the physical limit: `python -c "import polars; polars.read_csv(FILE, infer_schema=False)"`;
 * every command of `_commands` below on the file (validate, derive, teae, check-dlt, response, cuminc,
   safety, adam, tables, ...), and `km` on derive's output;
+* subgroups: a subject file with a 20-level covariate (written here with polars), `check-dlt
+  --by`, and `km --by` on the output of `derive --subjects`;
 * start-up: `python -c pass`, `cart19 --help`, and `cart19 derive examples/events.csv`;
 * the same trial as an SDTM folder of XPT files (examples/make_sdtm.py; at 100k subjects by
   default, `--sdtm SIZES`): `cart19 events` and `derive` on it, against pyreadstat's bare read.
@@ -71,6 +73,35 @@ def ensure_data(subjects: int, seed: int) -> Path:
     return path
 
 
+#: The levels of the benchmark's covariate.
+LEVELS = 20
+
+
+def ensure_subjects(events: Path) -> Path:
+    """A subject file for ``events``: every subject, a covariate ``cohort`` with 20 levels."""
+    import polars as pl
+
+    path = events.with_name(events.stem + "-subjects.csv")
+    if not path.exists():
+        ids = pl.scan_csv(events, infer_schema=False).select("subject_id").unique().sort("subject_id").collect()
+        ids.with_columns(
+            pl.format("C{}", (pl.int_range(pl.len()) % LEVELS + 1).cast(pl.String).str.zfill(2)).alias("cohort"),
+            pl.when(pl.int_range(pl.len()) % 3 == 0).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("prior_hsct"),
+        ).write_csv(path)
+    return path
+
+
+def _by_commands(path: Path, subjects: Path, adtte_by: Path) -> list[tuple[str, list[str], Path | None]]:
+    """The subgroup commands: ``derive --subjects`` (its output feeds ``km --by``), ``km --by``
+    and ``check-dlt --by``, in this order."""
+    return [
+        ("derive --subjects", [*CART19, "derive", str(path), "--subjects", str(subjects), "--format", "csv"], adtte_by),
+        ("km --by", [*CART19, "km", str(adtte_by), "--by", "cohort", "--format", "csv"], None),
+        ("check-dlt --by", [*CART19, "check-dlt", str(path), "--subjects", str(subjects), "--by", "cohort",
+                            "--format", "json"], None),
+    ]  # fmt: skip
+
+
 def count_rows(path: Path) -> int:
     with open(path, "rb") as handle:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b"")) - 1
@@ -85,6 +116,8 @@ def bench_fixed(repeat: int) -> dict[str, float]:
     for name, argv, out in _commands(example, adtte):
         fixed[name] = best_of(argv, max(repeat, 3), out)[0]
     fixed["km (on derive's output)"] = best_of([*CART19, "km", str(adtte), "--format", "csv"], max(repeat, 3))[0]
+    for name, argv, out in _by_commands(example, ROOT / "examples" / "subjects.csv", DATA / "adtte-by-example.csv"):
+        fixed[name] = best_of(argv, max(repeat, 3), out)[0]
     fixed["polars read_csv (baseline)"] = best_of([PY, "-c", _read_code(example)], max(repeat, 3))[0]
     return fixed
 
@@ -127,6 +160,13 @@ def bench_size(subjects: int, repeat: int, seed: int) -> list[dict]:
     seconds, peak = best_of([*CART19, "km", str(adtte), "--format", "csv"], repeat)
     results.append(dict(subjects=subjects, rows=rows, command="km (on derive's output)", seconds=seconds,
                         ratio=seconds / base_s, peak_mib=peak))  # fmt: skip
+    adtte_by = DATA / f"adtte-by-{subjects}-{seed}.csv"
+    for name, argv, out in _by_commands(path, ensure_subjects(path), adtte_by):
+        seconds, peak = best_of(argv, repeat, out)
+        results.append(dict(subjects=subjects, rows=rows, command=name, seconds=seconds,
+                            ratio=seconds / base_s, peak_mib=peak))  # fmt: skip
+        print(f"  {subjects:>9,} {name:<10} {seconds:8.2f}s  {seconds / base_s:5.2f}x  {peak:8.0f} MiB",
+              file=sys.stderr, flush=True)  # fmt: skip
     return results
 
 
@@ -194,7 +234,8 @@ def machine() -> str:
 
 
 #: The scale issue's goals: (command, subjects, most times the bare read).
-RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0), ("safety", 100_000, 3.0))
+RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0), ("safety", 100_000, 3.0),
+               ("km --by", 100_000, 3.0), ("check-dlt --by", 100_000, 3.0))  # fmt: skip
 #: "1M subjects completes ... with peak memory under 8 GB"
 PEAK_GOAL_MIB = 8e9 / 2**20
 

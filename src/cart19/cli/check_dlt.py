@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cart19.cli.common import (
+    ByOpt,
     ConfigOpt,
     CutoffOpt,
     Env,
@@ -20,6 +21,7 @@ from cart19.cli.common import (
     InputArg,
     OutputOpt,
     QuietOpt,
+    SubjectsOpt,
     atomic_write,
     command,
     load_inputs,
@@ -46,15 +48,23 @@ P(rate > 0.30) under a Beta(1, 1) prior, stop when above 0.8; all configurable).
 --as-of DATE evaluates the DLT windows as of a meeting date: records dated after it are set
 aside. Default: the --cutoff date, or else the latest date in the file.
 
+--subjects FILE adds each subject's covariates to its row. --by COLUMN (a column of it, e.g.
+the cohort or dose level) gives the rate, exact CI and verdict per group as well, by the same
+rule (an empty value, or a subject not in the file, is the group "(missing)"); the JSON gains
+"groups" and "stopping_rule_met_groups".
+
 Output: on a terminal, a table and the verdict; piped or with --format json, one JSON object
 (subjects, evaluable, dlt, rate, ci_low, ci_high, stopping_rule_met, ...); --format csv or
 parquet, one row per subject. Safety warnings go to standard error.
 
-Exit status: 0, or 3 when the stopping rule is met (2: invalid input or configuration).
+Exit status: 0, or 3 when the stopping rule is met overall or in a group of --by (2: invalid
+input or configuration).
 
+\b
 Examples:
   cart19 check-dlt examples/events.csv
   cart19 check-dlt examples/events.csv --as-of 2024-02-01 --format json
+  cart19 check-dlt examples/events.csv --subjects examples/subjects.csv --by cohort
 """
 
 AsOfOpt = Annotated[
@@ -80,6 +90,7 @@ def subject_frame(review: DLTReview) -> pl.DataFrame:
             pl.when(pl.col(name).list.len() > 0).then(pl.col(name).list.join(";")).alias(name)
             for name in ("dlt_terms", "dlt_rules")
         ],
+        *review.covariate_columns,
     )
 
 
@@ -135,7 +146,24 @@ def verdict_lines(review: DLTReview) -> list[str]:
         f"Stopping rule: P(DLT rate > {review.dlt_rate_threshold:g}) = {review.posterior_probability:.3f} "
         f"{comparison} {review.posterior_threshold:g}: [{style}]{verdict}[/]"
     )
-    return [subjects, rate, rule]
+    lines = [subjects, rate, rule]
+    if review.by_group is not None:
+        from rich.markup import escape
+
+        for row in review.by_group.iter_rows(named=True):
+            met = row["stopping_rule_met"]
+            share = f"{row['dlt']}/{row['evaluable']} evaluable" if row["evaluable"] else "no evaluable subject"
+            ci = (f" = {_percent(row['rate'])} ({level} CI {_percent(row['ci_low'])} to {_percent(row['ci_high'])})"
+                  if row["evaluable"] else "")  # fmt: skip
+            lines.append(
+                f"  {escape(row['group'])}: {row['treated']} treated, DLT {share}{ci}; "
+                f"P(rate > {review.dlt_rate_threshold:g}) = {row['posterior_probability']:.3f}: "
+                + ("[bold red]MET — stop enrolment in this group[/]" if met else "not met")
+            )
+        met = review.groups_meeting_rule
+        if met:
+            lines.append(f"[bold red]Stopping rule met in: {', '.join(escape(g) for g in met)}[/]")
+    return lines
 
 
 #: Safety warnings printed on standard error; the JSON output carries all of them.
@@ -148,6 +176,8 @@ def register(app: typer.Typer) -> None:
     def check_dlt(
         file: InputArg,
         as_of: AsOfOpt = None,
+        subjects: SubjectsOpt = None,
+        by: ByOpt = None,
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
         fmt: FormatOpt = None,
@@ -155,8 +185,11 @@ def register(app: typer.Typer) -> None:
         excel_safe: ExcelSafeOpt = False,
         quiet: QuietOpt = False,
     ) -> int:
+        import dataclasses
+
         from cart19.engine.dlt import dlt_review
         from cart19.engine.terms import merged_spellings
+        from cart19.io.subjects_file import with_covariates
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
@@ -164,12 +197,14 @@ def register(app: typer.Typer) -> None:
         # the contracted machine format of check-dlt is the JSON object
         chosen = Format.json if fmt is None and output is None and not env.stdout_isatty else None
         chosen = chosen or resolve_format(fmt, output, env)
-        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects, by=by)
         review_date, late = resolve_review_date(as_of_date, cutoff_date)
         if late:
             env.warn(late)
         with env.progress("Reviewing DLTs"):
-            review = dlt_review(inputs.events, inputs.config, review_date)
+            review = dlt_review(inputs.events, inputs.config, review_date, groups=inputs.groups(by))
+            if inputs.covariates is not None:  # each subject's covariates after the review's columns
+                review = dataclasses.replace(review, subjects=with_covariates(review.subjects, inputs.covariates))
         if review.set_aside:
             env.warn(f"{review.set_aside} record(s) dated after the review date {review_date} were set aside")
         for warning in merged_spellings(inputs.events):  # one term vocabulary (engine/terms.py)
@@ -198,4 +233,7 @@ def register(app: typer.Typer) -> None:
                 console.print(line)
             if output is not None:
                 console.print(f"Review written to {output}")
-        return ExitCode.STOPPING_RULE_MET if review.stopping_rule_met else ExitCode.OK
+        met = review.groups_meeting_rule
+        if met and not (env.stdout_isatty and (chosen is Format.table or output is not None)):
+            env.warn(f"the stopping rule is met in {len(met)} group(s) of {by}: {', '.join(met)}")
+        return ExitCode.STOPPING_RULE_MET if review.any_stopping_rule_met else ExitCode.OK

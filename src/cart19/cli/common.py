@@ -149,6 +149,24 @@ ExcelSafeOpt = Annotated[
                  "with a single quote ', so a spreadsheet shows them as text instead of running them as formulas. "
                  "The default CSV is the faithful machine format (a warning counts such cells)."),
 ]  # fmt: skip
+SubjectsOpt = Annotated[
+    Path | None,
+    typer.Option("--subjects", help="Subject file (CSV or Parquet): subject_id and covariates (cohort, dose level, ...), "
+                 "kept as text; they follow the subject-level outputs and --by groups by them.", metavar="FILE"),
+]  # fmt: skip
+SubjectsCheckOpt = Annotated[
+    Path | None,
+    typer.Option("--subjects", help="Subject file (CSV or Parquet) to check against the events (problems, subjects in one "
+                 "file only); this command does not use the covariates.", metavar="FILE"),
+]  # fmt: skip
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Split the summary by this covariate (a column of --subjects): one block per value, "
+                 "sorted; an empty value is its own group, (missing).", metavar="COLUMN"),
+]  # fmt: skip
+TestsOpt = Annotated[
+    bool, typer.Option("--tests", help="With --by: write the test of equality between the groups instead of the summary.")
+]
 
 
 def parse_cutoff(value: str | None) -> dt.date | None:
@@ -202,19 +220,53 @@ class Inputs:
         from cart19.io.sdtm import trace_sources
 
         return trace_sources(frame, self.provenance)
+    #: the subject file (``--subjects``): subject_id and the covariates as text, or None
+    covariates: pl.DataFrame | None = None
+
+    def groups(self, by: str | None) -> pl.DataFrame | None:
+        """The ``groups`` frame of ``--by`` (subject_id, group), or None without ``--by``."""
+        if by is None:
+            return None
+        from cart19.io.subjects_file import subject_groups
+
+        return subject_groups(self.covariates, by)
 
 
 def load_inputs(
-    source: str, *, config_path: Path | None, cutoff: dt.date | None, env: Env, with_sha256: bool = False
+    source: str,
+    *,
+    config_path: Path | None,
+    cutoff: dt.date | None,
+    env: Env,
+    with_sha256: bool = False,
+    subjects_path: Path | None = None,
+    by: str | None = None,
 ) -> Inputs:
-    """Read the configuration and the events (validating both), apply the cutoff, and print the
-    warnings. Invalid input raises, and :func:`command` turns that into exit status 2."""
+    """Read the configuration, the subject file (``--subjects``) and the events (validating
+    all), apply the cutoff, and print the warnings. Invalid input raises, and :func:`command`
+    turns that into exit status 2. ``by`` is checked against the subject file's columns before
+    the events are read."""
     from cart19.config import load_config
     from cart19.engine.common import apply_cutoff, untreated_subject_count
 
     config = load_config(config_path)
+    covariates = None
+    if subjects_path is not None:
+        from cart19.io.subjects_file import read_subjects
+
+        covariates = read_subjects(str(subjects_path))
+    if by is not None and subjects_path is not None:
+        from cart19.io.subjects_file import subject_groups
+
+        subject_groups(covariates, by, source=str(subjects_path))  # a clear error now, not after the read
     with env.progress("Reading and validating events"):
         result = read_input(source, config, with_sha256=with_sha256)
+    if covariates is None and getattr(result, "covariates", None) is not None:
+        covariates = result.covariates  # SDTM input: DM's covariates (sdtm.md), when no --subjects is given
+    if by is not None and subjects_path is None:
+        from cart19.io.subjects_file import subject_groups
+
+        subject_groups(covariates, by, source=source)
     warnings = [str(issue) for issue in result.warnings]
     cut = apply_cutoff(result.events, cutoff)
     if cut.set_aside:
@@ -225,10 +277,15 @@ def load_inputs(
     untreated = untreated_subject_count(cut.events, None if subjects is None else subjects.codes)
     if untreated:
         warnings.append(f"{untreated} subject(s) without an infusion are outside the treated set and in no endpoint")
+    if covariates is not None:
+        from cart19.io.subjects_file import subject_mismatch
+
+        ids = result.subjects.ids if result.subjects is not None else result.events.get_column("subject_id").unique()
+        warnings.extend(subject_mismatch(covariates, ids))
     for warning in warnings:
         env.warn(warning)
     return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff, warnings=warnings,
-                  subjects=subjects, provenance=getattr(result, "provenance", None))
+                  subjects=subjects, covariates=covariates, provenance=getattr(result, "provenance", None))
 
 
 def read_input(source: str, config: Config, *, with_sha256: bool = False) -> Any:

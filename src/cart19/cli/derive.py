@@ -22,6 +22,7 @@ from cart19.cli.common import (
     InputArg,
     OutputOpt,
     QuietOpt,
+    SubjectsOpt,
     command,
     load_inputs,
     parse_cutoff,
@@ -42,7 +43,7 @@ USUBJID,PARAMCD,PARAM,STARTDT,ADT,AVAL,AVALU,CNSR,EVNTDESC,CNSDTDSC,SRCDOM,SRCSE
 each date came from; from an SDTM folder, the domain and the record's --SEQ, with the date
 variable in a last column SRCVAR; ADTF = D where that date was imputed). PARAMCD is OS, EFS,
 EFSS1, EFSS2, EFSS3, DOR or RFS (relapse-free survival from the first remission), in that order
-per subject. The rules are in docs/endpoints.md, docs/relapse.md and the configuration
+per subject; then the covariates of --subjects. The rules are in docs/endpoints.md, docs/relapse.md and the configuration
 (`cart19 config`).
 
 When standard output is a terminal, a summary per parameter is shown (N, events, censored,
@@ -50,12 +51,14 @@ Kaplan-Meier median with 95% CI, 6/12/24-month estimates, median follow-up by re
 Kaplan-Meier; OS's is the trial's median follow-up); the dataset itself goes to -o FILE
 or, when piped or with --format, to standard output.
 
+\b
 Examples:
 
 \b
   cart19 derive examples/events.csv -o adtte.csv
   cart19 derive examples/events.csv --cutoff 2025-06-30 --format json > adtte.jsonl
   cart19 derive examples/events.csv | cart19 km -
+  cart19 derive examples/events.csv --subjects examples/subjects.csv | cart19 km - --by cohort
 """
 
 
@@ -105,6 +108,7 @@ def register(app: typer.Typer) -> None:
     def derive(
         file: InputArg,
         cutoff: CutoffOpt = None,
+        subjects: SubjectsOpt = None,
         config_path: ConfigOpt = None,
         fmt: FormatOpt = None,
         output: OutputOpt = None,
@@ -112,13 +116,15 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.engine.tte import derive_adtte
+        from cart19.io.subjects_file import with_covariates
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
-        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects)
         with env.progress("Deriving OS, EFS, DOR and RFS"):
             adtte = inputs.traced(derive_adtte(inputs.events, inputs.config, inputs.subjects))
+            adtte = with_covariates(adtte, inputs.covariates, on="USUBJID")  # after the contract columns
         if chosen is not Format.table:  # resolve_format never gives table with -o
             write_frame(adtte, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):

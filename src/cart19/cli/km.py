@@ -15,6 +15,7 @@ from cart19.cli.common import (
     InputArg,
     OutputOpt,
     QuietOpt,
+    TestsOpt,
     command,
     resolve_format,
     write_frame,
@@ -33,71 +34,144 @@ and the estimate with its 95% CI (Greenwood, log-log) at 6, 12 and 24 months (a 
 survfit(conf.type = "log-log"). Reads the output of
 `cart19 derive`, or an ADTTE made by SAS or R (CSV or Parquet; other columns are ignored).
 
-Example:  cart19 derive examples/events.csv | cart19 km -
+--by COLUMN splits the summary by a column of the table (a covariate, e.g. from derive
+--subjects; the name in any case): a first column "group", one block per value, sorted; an
+empty value is its own group, "(missing)". --tests writes the log-rank test of equality
+between the groups instead, per parameter: PARAMCD,statistic,df,p_value (R's survdiff).
+
+\b
+Examples:
+  cart19 derive examples/events.csv | cart19 km -
+  cart19 derive examples/events.csv --subjects examples/subjects.csv | cart19 km - --by cohort
+  cart19 derive examples/events.csv --subjects examples/subjects.csv | cart19 km - --by cohort --tests
 """
 
 
-def read_adtte(source: str) -> pl.DataFrame:
-    """An ADTTE-shaped table from CSV, Parquet or stdin; bad cells raise InputError with the line."""
+KmByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Split the summary by this column of the table (e.g. a covariate of derive --subjects): "
+                 "one block per value, sorted; an empty value is its own group, (missing).", metavar="COLUMN"),
+]  # fmt: skip
+
+#: The columns km reads; every other column of the table is skipped by the reader.
+KM_INPUT = ("PARAMCD", "AVAL", "CNSR")
+
+
+def _fail(source: str, message: str, line: int | None = None, column: str | None = None) -> None:
+    from cart19.errors import InputError, Issue
+
+    raise InputError(source, [Issue(line, column, None, message)])
+
+
+def _wanted(source: str, header: list[str], by: str | None) -> dict[str, str]:
+    """The header names to read, mapped to the names km uses: PARAMCD, AVAL, CNSR in any case,
+    and the ``--by`` column (exactly, else ignoring case), under its own name."""
+    from cart19.io.subjects_file import resolve_column
+
+    names = [c.strip().upper() for c in header]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        _fail(source, f"column name(s) {', '.join(map(repr, twice))} appear more than once in the header", 1)
+    missing = [c for c in KM_INPUT if c not in names]
+    if missing:
+        _fail(source, f"missing column(s) {', '.join(missing)}; km needs PARAMCD, AVAL (days) and CNSR (0/1)", 1)
+    wanted = {header[names.index(c)]: c for c in KM_INPUT}
+    if by is not None:
+        column = resolve_column(by, [c.strip() for c in header], source, what="ADTTE table")
+        if column.upper() in KM_INPUT:
+            _fail(source, f"--by {by!r}: km groups by a covariate, not by {column.upper()}", None, by)
+        wanted[header[[c.strip() for c in header].index(column)]] = column
+    return wanted
+
+
+def _diagnose(source: str, frame: pl.DataFrame) -> None:
+    """Every cell of AVAL or CNSR that is not a number, with its line (header = line 1)."""
+    import polars as pl
+
+    from cart19.errors import InputError, Issue
+
+    numbered = frame.with_row_index("_row")
+    issues = []
+    for column in ("AVAL", "CNSR"):
+        value = pl.col(column).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        bad = numbered.filter(value.is_null() | ~value.is_finite())
+        allowed = "a number of days >= 0" if column == "AVAL" else "0 (event) or 1 (censored)"
+        for row, text in bad.select("_row", pl.col(column).cast(pl.String)).head(200).iter_rows():
+            issues.append(Issue(row + 2, column, text, f"not a number; expected {allowed}"))
+    if issues:
+        raise InputError(source, issues)
+
+
+def read_adtte(source: str, by: str | None = None) -> pl.DataFrame:
+    """An ADTTE-shaped table from CSV, Parquet or stdin: only ``PARAMCD`` (text), ``AVAL`` and
+    ``CNSR`` (numbers) and the ``--by`` column (text) are read, typed as they are parsed. A
+    cell that is not a number raises InputError with its line (Parquet: its row + 2)."""
     import io
     import sys
     from pathlib import Path
 
     import polars as pl
 
-    from cart19.errors import InputError, Issue
+    from cart19.errors import InputError
     from cart19.io.read import PARQUET_SUFFIXES
 
-    def fail(message: str, line: int | None = None, column: str | None = None, value: str | None = None) -> None:
-        raise InputError(source, [Issue(line, column, value, message)])
-
+    types = {"PARAMCD": pl.String, "AVAL": pl.Float64, "CNSR": pl.Float64}
+    parquet = source != "-" and Path(source).suffix.lower() in PARQUET_SUFFIXES
+    data: bytes | None = None
     try:
         if source == "-":
             data = sys.stdin.buffer.read()
+        elif not parquet:
+            with open(source, "rb") as handle:
+                head = handle.read(1 << 16)
+            if not head.strip() or b"\r" in head.replace(b"\r\n", b""):  # empty, or lone CR line breaks
+                data = Path(source).read_bytes()  # (which polars would glue together)
         else:
-            data = Path(source).read_bytes()
+            Path(source).stat()
     except OSError as exc:
-        fail(f"the file cannot be read ({exc.strerror or exc})")
+        _fail(source, f"the file cannot be read ({exc.strerror or exc})")
     try:
-        if source != "-" and Path(source).suffix.lower() in PARQUET_SUFFIXES:
-            frame = pl.read_parquet(io.BytesIO(data))
-            frame = frame.rename({c: c.upper() for c in frame.columns})
-            line_offset = 2
+        if parquet:
+            wanted = _wanted(source, list(pl.read_parquet_schema(source)), by)
+            frame = pl.read_parquet(source, columns=list(wanted)).rename(wanted)
+            frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns if c not in ("AVAL", "CNSR"))
+            if any(frame.schema[c] == pl.String for c in ("AVAL", "CNSR")):  # numbers stored as text
+                _diagnose(source, frame)
+                frame = frame.with_columns(
+                    pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64) for c in ("AVAL", "CNSR")
+                )
         else:
-            if not data.strip():
-                fail("the file is empty: expected an ADTTE table with PARAMCD, AVAL and CNSR")
-            if b"\r" in data:  # lone CR line breaks: polars would glue the lines together
+            if data is not None:
+                if not data.strip():
+                    _fail(source, "the file is empty: expected an ADTTE table with PARAMCD, AVAL and CNSR")
                 data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
-            line_offset = 2
+            target = io.BytesIO(data) if data is not None else source
+            header = pl.read_csv(target, n_rows=0, infer_schema=False).columns
+            wanted = _wanted(source, header, by)
+            overrides = {name: types.get(alias, pl.String) for name, alias in wanted.items()}
+            if data is not None:
+                target = io.BytesIO(data)
+            try:  # typed as it is read, and only the columns named (projection pushdown of the scan)
+                reader = pl.scan_csv(target, schema_overrides=overrides, infer_schema=False)
+                frame = reader.select(pl.col(name).alias(alias) for name, alias in wanted.items()).collect()
+                clean = not frame.select(
+                    (pl.col("AVAL").is_null() | ~pl.col("AVAL").is_finite() | pl.col("CNSR").is_null()).any()
+                ).item()
+            except pl.exceptions.ComputeError:
+                clean = False
+            if not clean:  # read as text to name the lines (and accept numbers written with spaces)
+                text = pl.read_csv(io.BytesIO(data) if data is not None else source, columns=list(wanted),
+                                   infer_schema=False).rename(wanted)  # fmt: skip
+                _diagnose(source, text)
+                frame = text.with_columns(
+                    pl.col(c).str.strip_chars().cast(pl.Float64, strict=False) for c in ("AVAL", "CNSR")
+                )
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - polars' parse errors become one plain line
-        fail(f"not a readable table ({str(exc).splitlines()[0]})")
-    names = [c.strip().upper() for c in frame.columns]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        fail(f"column name(s) {', '.join(map(repr, twice))} appear more than once in the header", 1)
-    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
-    missing = [c for c in ("PARAMCD", "AVAL", "CNSR") if c not in frame.columns]
-    if missing:
-        fail(f"missing column(s) {', '.join(missing)}; km needs PARAMCD, AVAL (days) and CNSR (0/1)", 1)
-    frame = frame.select(
-        pl.col("PARAMCD").cast(pl.String),
-        pl.col("AVAL").cast(pl.String).alias("_aval_text"),
-        pl.col("AVAL").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False).alias("AVAL"),
-        pl.col("CNSR").cast(pl.String).alias("_cnsr_text"),
-        pl.col("CNSR").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False).alias("CNSR"),
-    ).with_row_index("_row")
-    issues = []
-    for column in ("AVAL", "CNSR"):
-        bad = frame.filter(pl.col(column).is_null() | ~pl.col(column).is_finite())
-        allowed = "a number of days >= 0" if column == "AVAL" else "0 (event) or 1 (censored)"
-        for row, text in bad.select("_row", f"_{column.lower()}_text").head(200).iter_rows():
-            issues.append(Issue(row + line_offset, column, text, f"not a number; expected {allowed}"))
-    if issues:
-        raise InputError(source, issues)
-    return frame.select("PARAMCD", "AVAL", "CNSR")
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        _fail(source, f"not a readable table ({message})")
+    return frame
 
 
 def parse_landmarks(text: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
@@ -120,17 +194,23 @@ def km_table(summary: pl.DataFrame, title: str = "Kaplan-Meier summary") -> Tabl
     """One row per parameter: N, events, censored, median (95% CI) in days, landmark estimates."""
     from rich.table import Table
 
+    from rich.markup import escape
+
+    grouped = "group" in summary.columns
     table = Table(title=title, header_style="bold")
+    if grouped:
+        table.add_column("group", justify="left")
     for name in ("parameter", "N", "events", "censored", "median, days (95% CI)"):
         table.add_column(name, justify="left" if name == "parameter" else "right")
     landmarks = [m for m in summary.get_column("time_months").unique(maintain_order=True).to_list() if m is not None]
     for months in landmarks:
         table.add_column(f"{months:g} mo (95% CI)", justify="right")
     table.add_column("median follow-up, days (95% CI)", justify="right")
-    for (code,), rows in summary.group_by(["PARAMCD"], maintain_order=True):
+    for _, rows in summary.group_by(["group", "PARAMCD"] if grouped else ["PARAMCD"], maintain_order=True):
         first = rows.row(0, named=True)
         median = f"{_fmt(first['median'])} ({_fmt(first['median_lower'])}, {_fmt(first['median_upper'])})"
-        cells = [str(code), str(first["N"]), str(first["events"]), str(first["censored"]), median]
+        cells = [escape(str(first["group"]))] if grouped else []
+        cells += [str(first["PARAMCD"]), str(first["N"]), str(first["events"]), str(first["censored"]), median]
         by_month = {r["time_months"]: r for r in rows.iter_rows(named=True)}
         for months in landmarks:
             r = by_month.get(months)
@@ -145,6 +225,19 @@ def km_table(summary: pl.DataFrame, title: str = "Kaplan-Meier summary") -> Tabl
     return table
 
 
+def tests_table(tests: pl.DataFrame, by: str) -> Table:
+    """The log-rank tests, one row per parameter."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"Log-rank test of equality between the groups of {escape(by)}", header_style="bold")
+    for name in ("parameter", "chi-square", "df", "p-value"):
+        table.add_column(name, justify="left" if name == "parameter" else "right")
+    for code, statistic, df, p_value in tests.iter_rows():
+        table.add_row(str(code), f"{statistic:.3f}", str(df), "—" if p_value is None else f"{p_value:.4g}")
+    return table
+
+
 def register(app: typer.Typer) -> None:
     @app.command("km", help=HELP)
     @command
@@ -153,6 +246,8 @@ def register(app: typer.Typer) -> None:
         landmarks: Annotated[
             str | None, typer.Option("--landmarks", help="Months for the landmark estimates, e.g. 6,12,24.")
         ] = None,
+        by: KmByOpt = None,
+        tests: TestsOpt = False,
         config_path: ConfigOpt = None,
         fmt: FormatOpt = None,
         output: OutputOpt = None,
@@ -161,23 +256,33 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         from cart19.config import load_config
         from cart19.engine.km import km_summary
+        from cart19.engine.survtests import logrank_tests
         from cart19.errors import InputError, Issue
 
         env = Env.current(quiet=quiet)
+        if tests and by is None:
+            raise typer.BadParameter("--tests compares the groups of --by COLUMN: give --by", param_hint="--tests")
         config = load_config(config_path)
         chosen = resolve_format(fmt, output, env)
-        adtte = read_adtte(file)
+        adtte = read_adtte(file, by)
+        column = None if by is None else next(c for c in adtte.columns if c not in ("PARAMCD", "AVAL", "CNSR"))
         try:
-            summary = km_summary(
-                adtte,
-                landmarks_months=parse_landmarks(landmarks, config.km.landmarks_months),
-                days_per_month=config.km.days_per_month,
-                confidence_level=config.km.confidence_level,
-            )
+            summary = None
+            if not tests or chosen is Format.table:
+                summary = km_summary(
+                    adtte,
+                    landmarks_months=parse_landmarks(landmarks, config.km.landmarks_months),
+                    days_per_month=config.km.days_per_month,
+                    confidence_level=config.km.confidence_level,
+                    by=column,
+                )
+            logrank = None if column is None or not (tests or chosen is Format.table) else logrank_tests(adtte, column)
         except ValueError as exc:
             raise InputError(file, [Issue(None, None, None, str(exc))]) from None
         if chosen is Format.table:
             env.console().print(km_table(summary))
+            if logrank is not None:
+                env.console().print(tests_table(logrank, column))
         else:
-            write_frame(summary, chosen, output, env, excel_safe=excel_safe)
+            write_frame(logrank if tests else summary, chosen, output, env, excel_safe=excel_safe)
         return 0

@@ -13,7 +13,17 @@ from typing import Annotated, Any
 
 import typer
 
-from cart19.cli.common import ConfigOpt, CutoffOpt, Env, InputArg, QuietOpt, atomic_write, command, parse_cutoff
+from cart19.cli.common import (
+    ConfigOpt,
+    CutoffOpt,
+    Env,
+    InputArg,
+    QuietOpt,
+    SubjectsCheckOpt,
+    atomic_write,
+    command,
+    parse_cutoff,
+)
 from cart19.errors import ExitCode
 
 ImageOutOpt = Annotated[
@@ -91,6 +101,7 @@ def register(app: typer.Typer) -> None:
         ] = "months",
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
+        subjects: SubjectsCheckOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.cli.common import load_inputs
@@ -101,7 +112,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(f"{time_unit!r}: choose months or days", param_hint="--time-unit")
         if require_matplotlib(env) is None:
             return ExitCode.INVALID
-        inputs = load_inputs(file, config_path=config_path, cutoff=parse_cutoff(cutoff), env=env)
+        inputs = load_inputs(file, config_path=config_path, cutoff=parse_cutoff(cutoff), env=env, subjects_path=subjects)
         from cart19.plot.swimmer import draw_swimmer, swimmer_data
 
         with env.progress("Drawing the swimmer plot"):
@@ -123,6 +134,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
+        subjects: SubjectsCheckOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.cli.common import load_inputs
@@ -144,7 +156,7 @@ def register(app: typer.Typer) -> None:
                 wanted.append(code)
         if require_matplotlib(env) is None:
             return ExitCode.INVALID
-        inputs = load_inputs(file, config_path=config_path, cutoff=parse_cutoff(cutoff), env=env)
+        inputs = load_inputs(file, config_path=config_path, cutoff=parse_cutoff(cutoff), env=env, subjects_path=subjects)
         from cart19.engine.tte import derive_adtte
         from cart19.plot.km import draw_km, km_plot_data
 

@@ -13,6 +13,7 @@ from cart19.cli.common import (
     Env,
     InputArg,
     QuietOpt,
+    SubjectsCheckOpt,
     atomic_write,
     command,
     load_inputs,
@@ -49,6 +50,7 @@ def register(app: typer.Typer) -> None:
         title: Annotated[str, typer.Option("--title", help="Report title.")] = "CAR-T CD19 safety review",
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
+        subjects: SubjectsCheckOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
         env = Env.current(quiet=quiet)
@@ -70,7 +72,8 @@ def register(app: typer.Typer) -> None:
             env.error(str(exc))
             return ExitCode.INVALID
 
-        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, with_sha256=True)
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, with_sha256=True,
+                             subjects_path=subjects)
         warnings = list(inputs.warnings)
         as_of_date, late = resolve_review_date(as_of_date, cutoff_date)
         if late:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cart19.cli.common import (
+    ByOpt,
     ConfigOpt,
     CutoffOpt,
     Env,
@@ -20,6 +21,7 @@ from cart19.cli.common import (
     InputArg,
     OutputOpt,
     QuietOpt,
+    SubjectsOpt,
     command,
     load_inputs,
     parse_cutoff,
@@ -40,12 +42,19 @@ TEAE has its onset on or after the infusion date and within 730 days (configurab
 Machine formats (piped, --format or -o) are long, one row per table cell:
 table,soc,term,grade,n,N,percent (percent rounded half away from zero to one decimal).
 --listing writes the ADAE-style record listing instead (one row per AE of a treated subject,
-with TRTEMFL, DLTFL and the DLT rules met).
+with TRTEMFL, DLTFL and the DLT rules met; the covariates of --subjects follow).
 
+--by COLUMN (a column of --subjects) splits the tables: a first column "group", one block per
+value (sorted; an empty value or a subject not in the file is "(missing)"), N the group's
+infused subjects, then the whole safety set as the block "Total". On a terminal, one column
+per group and the total.
+
+\b
 Examples:
   cart19 teae examples/events.csv
   cart19 teae examples/events.csv -o teae.csv
   cart19 teae examples/events.csv --listing --format json > adae.jsonl
+  cart19 teae examples/events.csv --subjects examples/subjects.csv --by cohort
 """
 
 ListingOpt = Annotated[
@@ -94,6 +103,50 @@ def incidence_tables(tables: pl.DataFrame) -> list[Table]:
     return [summary, by_term] if soc_rows.height else [summary]
 
 
+#: The ``group`` of the whole safety set in ``teae --by``.
+TOTAL = "Total"
+
+
+def grouped_tables(tables: pl.DataFrame, by: str) -> list[Table]:
+    """Rich tables of ``teae --by``: rows the cells of :func:`teae_tables` (any TEAE, serious,
+    related, SOCs with their PTs indented), one column per group and the total, ``n (%)``; one
+    table for any grade and one for grade 3 or more."""
+    import polars as pl
+    from rich.table import Table
+
+    order = tables.select("group", "N").unique(maintain_order=True)
+    labels = {"overall": "Any TEAE", "serious": "Serious TEAE", "related": "Related TEAE"}
+    total_rows = tables.filter(pl.col("group") == TOTAL)
+    keys = total_rows.select("table", "soc", "term").unique(maintain_order=True)
+    pts = keys.filter(pl.col("table") == "soc_pt")
+    cells = pl.concat(
+        [keys.filter(pl.col("table").is_in(list(labels)))]
+        + [pl.concat([soc, pts.filter(pl.col("soc") == soc["soc"][0])])
+           for soc in keys.filter(pl.col("table") == "soc").iter_slices(1)]  # fmt: skip
+    )
+    out = []
+    for grade, what in (("any", "any grade"), (">=3", "grade ≥3")):
+        table = Table(title=f"TEAEs by {_escape(by)}, {what}, subjects n (%)", header_style="bold", title_justify="left")
+        table.add_column("", justify="left", min_width=20)
+        for group, total in order.iter_rows():
+            table.add_column(f"{_escape(group)}\nN = {total}", justify="right")
+        values = {
+            (r["group"], r["table"], r["soc"], r["term"]): _n_percent(r["n"], r["percent"])
+            for r in tables.filter(pl.col("grade") == grade).iter_rows(named=True)
+        }
+        for row in cells.iter_rows(named=True):  # (one SOC, then its PTs)
+            if row["table"] in labels:
+                label = labels[row["table"]]
+            elif row["table"] == "soc":
+                label = f"[bold]{_escape(row['soc'])}[/bold]"
+            else:
+                label = f"  {_escape(row['term'])}"
+            key = (row["table"], row["soc"], row["term"])
+            table.add_row(label, *(values.get((group, *key), "0") for group, _ in order.iter_rows()))
+        out.append(table)
+    return out
+
+
 def listing_table(listing: pl.DataFrame) -> Table:
     """A rich table of the key listing columns."""
     from rich.table import Table
@@ -121,6 +174,8 @@ def register(app: typer.Typer) -> None:
     def teae(
         file: InputArg,
         listing: ListingOpt = False,
+        subjects: SubjectsOpt = None,
+        by: ByOpt = None,
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
         fmt: FormatOpt = None,
@@ -128,19 +183,35 @@ def register(app: typer.Typer) -> None:
         excel_safe: ExcelSafeOpt = False,
         quiet: QuietOpt = False,
     ) -> int:
+        import polars as pl
+
         from cart19.engine.teae import ae_listing, teae_tables
         from cart19.engine.terms import ae_vocabularies, spelling_warnings_of
+        from cart19.errors import InputError, Issue
+        from cart19.io.subjects_file import with_covariates
 
         env = Env.current(quiet=quiet)
+        if listing and by is not None:
+            raise typer.BadParameter("--by splits the tables; the listing carries the covariates as columns",
+                                     param_hint="--by")  # fmt: skip
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
-        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects, by=by)
+        groups = inputs.groups(by)
+        if groups is not None and (groups.get_column("group") == TOTAL).any():
+            raise InputError(str(subjects), [Issue(None, by, TOTAL, f"a value of --by is {TOTAL!r}, the name of the "
+                                                   "whole safety set's block; rename it")])  # fmt: skip
         with env.progress("Deriving TEAEs"):
             vocabularies = ae_vocabularies(inputs.events)  # one term vocabulary (engine/terms.py)
             if listing:
-                frame = inputs.traced(ae_listing(inputs.events, inputs.config))
+                frame = ae_listing(inputs.events, inputs.config)
+                frame = with_covariates(inputs.traced(frame), inputs.covariates, on="USUBJID")
             else:
                 frame = teae_tables(inputs.events, inputs.config, vocabularies=vocabularies)
+                if groups is not None:
+                    total = frame.select(pl.lit(TOTAL).alias("group"), pl.all())
+                    by_group = teae_tables(inputs.events, inputs.config, groups, vocabularies=vocabularies)
+                    frame = pl.concat([by_group, total])
         for warning in spelling_warnings_of(vocabularies):
             env.warn(warning)
         if chosen is not Format.table:
@@ -148,7 +219,11 @@ def register(app: typer.Typer) -> None:
         if env.stdout_isatty and (chosen is Format.table or output is not None):
             console = env.console()
             if output is None:
-                for table in [listing_table(frame)] if listing else incidence_tables(frame):
+                if listing:
+                    shown = [listing_table(frame)]
+                else:
+                    shown = incidence_tables(frame) if groups is None else grouped_tables(frame, by or "")
+                for table in shown:
                     console.print(table)
             else:
                 what = "AE records" if listing else "table cells"

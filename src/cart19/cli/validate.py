@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cart19.cli.common import ConfigOpt, Env, InputArg, QuietOpt, command
+from cart19.cli.common import ConfigOpt, Env, InputArg, QuietOpt, SubjectsCheckOpt, command
 from cart19.errors import ExitCode
 
 HELP = """Check an event file against the input format and list every problem at once.
@@ -16,10 +16,14 @@ Each problem names its line (the header is line 1), column and value. On a valid
 short summary (subjects, infused subjects, events by kind, date range, warnings). Exit status
 0 when the file is valid, 2 when it is not. Writes nothing.
 
+--subjects FILE checks a subject file too (unique subject_id, no column named like an output
+column) and warns of the subjects found in only one of the two files.
+
 \b
 Examples:
   cart19 validate examples/events.csv
   cart19 validate examples/sdtm
+  cart19 validate examples/events.csv --subjects examples/subjects.csv
 """
 
 
@@ -61,11 +65,13 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--format", "-f", help="table (terminal default) or json.", metavar="FORMAT")
         ] = None,
         config_path: ConfigOpt = None,
+        subjects: SubjectsCheckOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.cli.common import read_input
         from cart19.config import load_config
-        from cart19.errors import InputError
+        from cart19.errors import InputError, Issue
+        from cart19.io.subjects_file import read_subjects, subject_mismatch
 
         env = Env.current(quiet=quiet)
         if fmt not in (None, "table", "json"):
@@ -73,6 +79,7 @@ def register(app: typer.Typer) -> None:
         as_json = fmt == "json" or (fmt is None and not env.stdout_isatty)
         try:
             with env.progress("Validating"):
+                covariates = None if subjects is None else read_subjects(str(subjects))
                 result = read_input(file, load_config(config_path))
         except InputError as exc:
             if as_json:
@@ -93,10 +100,11 @@ def register(app: typer.Typer) -> None:
         warnings = list(result.warnings)
         untreated = summary["subjects"] - summary["infused_subjects"]
         if untreated:
-            from cart19.errors import Issue
-
             warnings.append(Issue(None, None, None, f"{untreated} subject(s) without an infusion are outside the "
                                   "treated set and in no endpoint", "warning"))  # fmt: skip
+        if covariates is not None:
+            ids = result.subjects.ids if result.subjects is not None else result.events.get_column("subject_id")
+            warnings.extend(Issue(None, None, None, text, "warning") for text in subject_mismatch(covariates, ids))
         if as_json:
             _print_json(env, valid=True, errors=[], warnings=warnings, summary=summary)
         else:

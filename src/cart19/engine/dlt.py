@@ -26,6 +26,7 @@ import polars as pl
 from cart19.config import Config, DLTConfig, DLTRule
 from cart19.engine.common import apply_cutoff, last_record_date, treated_subjects
 from cart19.engine.terms import ae_vocabulary, term_key, with_terms
+from cart19.io.subjects_file import group_levels, group_of
 
 #: Statuses of a subject in a DLT review (cli.md, ``check-dlt --format json``).
 STATUSES: tuple[str, ...] = ("dlt", "no_dlt", "in_window", "not_evaluable")
@@ -243,6 +244,20 @@ class DLTReview:
     #: records dated after the review date, set aside
     set_aside: int
     warnings: tuple[str, ...] = field(default=())
+    #: with ``groups`` (``--by``): one row per group, sorted by text (:data:`GROUP_COLUMNS`)
+    by_group: pl.DataFrame | None = None
+
+    @property
+    def groups_meeting_rule(self) -> list[str]:
+        """The groups whose own stopping rule is met (empty without ``--by``)."""
+        if self.by_group is None:
+            return []
+        return self.by_group.filter(pl.col("stopping_rule_met")).get_column("group").to_list()
+
+    @property
+    def any_stopping_rule_met(self) -> bool:
+        """The rule is met overall or in a group: check-dlt's exit status 3."""
+        return self.stopping_rule_met or bool(self.groups_meeting_rule)
 
     def status_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)
@@ -289,7 +304,13 @@ class DLTReview:
             "window_day",
             "dlt_rules",
             events,
+            *self.covariate_columns,
         )
+
+    @property
+    def covariate_columns(self) -> list[str]:
+        """Columns of ``subjects`` beyond the review's own: the covariates of ``--subjects``."""
+        return [name for name in self.subjects.columns if name not in SUBJECT_COLUMNS]
 
     def _json_object(self, subjects: Any) -> dict[str, Any]:
         def iso(value: dt.date | None) -> str | None:
@@ -312,7 +333,11 @@ class DLTReview:
             "status_counts": self.status_counts(),
             "set_aside": self.set_aside,
             "warnings": list(self.warnings),
-        }
+            **({} if self.by_group is None else {
+                "groups": self.by_group.to_dicts(),
+                "stopping_rule_met_groups": self.groups_meeting_rule,
+            }),
+        }  # fmt: skip
 
 
 # --- JSON text in polars ---------------------------------------------------------------------
@@ -455,7 +480,54 @@ def _day_text(day: pl.Expr) -> pl.Expr:
     return pl.lit("day ") + day.cast(pl.String())
 
 
-def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = None) -> DLTReview:
+#: The columns of :attr:`DLTReview.subjects`, in order.
+SUBJECT_COLUMNS: tuple[str, ...] = (
+    "subject_id", "infusion_date", "window_end", "evaluable_from", "last_date", "status", "reason", "window_day",
+    "dlt_terms", "dlt_rules", "dlt_events",
+)  # fmt: skip
+
+#: The columns of :attr:`DLTReview.by_group`, in order.
+GROUP_COLUMNS: tuple[str, ...] = (
+    "group", "treated", "evaluable", "dlt", "rate", "ci_low", "ci_high", "posterior_probability", "stopping_rule_met",
+    "no_dlt", "in_window", "not_evaluable",
+)  # fmt: skip
+
+
+def review_by_group(subjects: pl.DataFrame, groups: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Per group (every group of ``groups`` and :data:`~cart19.io.subjects_file.MISSING_GROUP`
+    when a treated subject is not in it; sorted by text): the treated subjects, the evaluable,
+    the DLTs, the rate with its exact CI, the posterior probability and the stopping rule's
+    verdict, by the same rule as the overall review, and the count of each other status.
+    ``subjects``: :attr:`DLTReview.subjects`."""
+    stop = config.stopping_rule
+    mine = subjects.select("status", group_of("subject_id", groups).alias("group"))
+    levels = pl.DataFrame({"group": group_levels(groups, mine.get_column("group"))}, schema={"group": pl.String()})
+    status = pl.col("status")
+    counts = mine.group_by("group").agg(
+        pl.len().alias("treated"),
+        status.is_in(["dlt", "no_dlt"]).sum().alias("evaluable"),
+        *[(status == name).sum().alias(name) for name in STATUSES],
+    )
+    counts = levels.join(counts, on="group", how="left").with_columns(
+        pl.col("treated", "evaluable", *STATUSES).fill_null(0).cast(pl.Int64())
+    )
+    rows = []
+    for row in counts.iter_rows(named=True):
+        n, k = row["evaluable"], row["dlt"]
+        low, high = clopper_pearson(k, n, stop.confidence_level)
+        posterior = posterior_exceedance(k, n, stop.dlt_rate_threshold, stop.prior_alpha, stop.prior_beta)
+        rows.append({**row, "rate": k / n if n else None, "ci_low": low, "ci_high": high,
+                     "posterior_probability": posterior, "stopping_rule_met": posterior > stop.posterior_probability})  # fmt: skip
+    schema = {name: pl.Int64() for name in ("treated", "evaluable", *STATUSES)} | {
+        "group": pl.String(), "rate": pl.Float64(), "ci_low": pl.Float64(), "ci_high": pl.Float64(),
+        "posterior_probability": pl.Float64(), "stopping_rule_met": pl.Boolean(),
+    }  # fmt: skip
+    return pl.DataFrame(rows, schema=schema).select(GROUP_COLUMNS)
+
+
+def dlt_review(
+    events: pl.DataFrame, config: Config, as_of: dt.date | None = None, groups: pl.DataFrame | None = None
+) -> DLTReview:
     """The DLT review as of a date (endpoints.md, "DLT").
 
     * "A review ``--as-of`` a date uses only the records dated on or before it, as a cutoff
@@ -468,6 +540,8 @@ def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = Non
       (no record on or after that day).
     * Rate = dlt / evaluable with an exact CI; the stopping rule is met when
       P(rate > threshold | data) > posterior_probability.
+    * ``groups`` (the subgroup contract, e.g. cohorts or dose levels): the same rate, CI and
+      verdict per group as well (:func:`review_by_group`); the overall figures are unchanged.
     """
     dlt_config, stop = config.dlt, config.stopping_rule
     cut = apply_cutoff(events, as_of)
@@ -608,22 +682,11 @@ def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = Non
     posterior = posterior_exceedance(n_dlt, evaluable, stop.dlt_rate_threshold, stop.prior_alpha, stop.prior_beta)
 
     warnings = _safety_warnings(milestones, aes, subjects, config)
+    subjects = subjects.select(SUBJECT_COLUMNS).sort("subject_id")
     return DLTReview(
         review_date=review_date,
         window_days=dlt_config.window_days,
-        subjects=subjects.select(
-            "subject_id",
-            "infusion_date",
-            "window_end",
-            "evaluable_from",
-            "last_date",
-            "status",
-            "reason",
-            "window_day",
-            "dlt_terms",
-            "dlt_rules",
-            "dlt_events",
-        ).sort("subject_id"),
+        subjects=subjects,
         dlt_events=qualifying,
         evaluable=evaluable,
         dlt=n_dlt,
@@ -637,6 +700,7 @@ def dlt_review(events: pl.DataFrame, config: Config, as_of: dt.date | None = Non
         stopping_rule_met=posterior > stop.posterior_probability,
         set_aside=cut.set_aside,
         warnings=tuple(warnings),
+        by_group=None if groups is None else review_by_group(subjects, groups, config),
     )
 
 

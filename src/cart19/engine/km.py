@@ -52,6 +52,8 @@ from statistics import NormalDist
 import numpy as np
 import polars as pl
 
+from cart19.io.subjects_file import MISSING_GROUP
+
 __all__ = [
     "KM_COLUMNS",
     "KNOWN_PARAMCD_ORDER",
@@ -277,8 +279,9 @@ def order_paramcds(codes: Sequence[str]) -> list[str]:
     return known + sorted(distinct - set(KNOWN_PARAMCD_ORDER))
 
 
-def _validate(adtte: pl.DataFrame) -> pl.DataFrame:
-    """Check the columns and values; return ``PARAMCD, AVAL (f64), EVENT (f64)``."""
+def _validate(adtte: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
+    """Check the columns and values; return ``PARAMCD, AVAL (f64), EVENT (f64)`` (and ``group``,
+    text, an empty value :data:`MISSING_GROUP`, when ``by`` names a column)."""
     if not isinstance(adtte, pl.DataFrame):
         raise TypeError(f"km_summary expects a polars DataFrame, got {type(adtte).__name__}")
     missing = [c for c in _REQUIRED if c not in adtte.columns]
@@ -319,7 +322,12 @@ def _validate(adtte: pl.DataFrame) -> pl.DataFrame:
     complain("AVAL", aval < 0, "is negative; AVAL must be a number of days >= 0")
     cnsr = pl.col("CNSR")
     complain("CNSR", ~cnsr.is_in([0.0, 1.0]) | cnsr.is_nan(), "is not 0 (event) or 1 (censored)")
-    return frame.select("PARAMCD", "AVAL", (1.0 - pl.col("CNSR")).alias("EVENT"))
+    out = frame.select("PARAMCD", "AVAL", (1.0 - pl.col("CNSR")).alias("EVENT"))
+    if by is None:
+        return out
+    if by not in adtte.columns:
+        raise ValueError(f"--by {by!r} is not a column of the ADTTE table; its columns: {', '.join(adtte.columns)}")
+    return out.with_columns(adtte.get_column(by).cast(pl.String).fill_null(MISSING_GROUP).alias("group"))
 
 
 def _check_landmarks(landmarks_months: Sequence[float], days_per_month: float) -> tuple[float, ...]:
@@ -338,9 +346,14 @@ def km_summary(
     landmarks_months: Sequence[float] = (6, 12, 24),
     days_per_month: float = 30.4375,
     confidence_level: float = 0.95,
+    by: str | None = None,
 ) -> pl.DataFrame:
     """The ``km --format csv`` table (cli.md): one row per parameter and landmark, then the
     median follow-up with its CI (:func:`km_followup`, repeated on each row as the median is).
+
+    ``by``: a column of ``adtte`` (a covariate; values as text, an empty one
+    :data:`MISSING_GROUP`): the same table per value, with a first column ``group``, groups
+    sorted by their text, each group's parameters in the usual order (efficacy.md, "Subgroups").
 
     ``adtte`` needs ``PARAMCD`` (text), ``AVAL`` (days, >= 0) and ``CNSR`` (0 event,
     1 censored); other columns are ignored. Parameters come in the order of
@@ -353,23 +366,16 @@ def km_summary(
     """
     _check_level(confidence_level)
     marks = _check_landmarks(landmarks_months, days_per_month)
-    data = _validate(adtte)
+    data = _validate(adtte, by)
+    schema = KM_SCHEMA if by is None else {"group": pl.String(), **KM_SCHEMA}
     if data.height == 0:
-        return pl.DataFrame(schema=KM_SCHEMA)
+        return pl.DataFrame(schema=schema)
 
-    data = data.sort("PARAMCD", "AVAL")
-    codes = data["PARAMCD"].to_numpy()
-    aval = data["AVAL"].to_numpy()
-    event = data["EVENT"].to_numpy()
-    # each parameter is a contiguous block of the sorted frame
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    ends = np.r_[starts[1:], codes.size]
-    where = {str(codes[s]): (int(s), int(e)) for s, e in zip(starts, ends, strict=True)}
-
+    blocks = _blocks(data, by is not None)
     land_days = np.array([m * days_per_month for m in marks], dtype=np.float64)
-    rows: dict[str, list] = {c: [] for c in KM_COLUMNS}
-    for code in order_paramcds(list(where)):
-        s, e = where[code]
+    rows: dict[str, list] = {c: [] for c in schema}
+    aval, event = blocks.aval, blocks.event
+    for group, code, s, e in blocks.order:
         curve = km_curve(aval[s:e], event[s:e], confidence_level=confidence_level)
         n_events = int(round(float(curve.n_event.sum())))
         med, med_lo, med_hi = km_quantile(curve, 0.5)
@@ -382,6 +388,8 @@ def km_summary(
         else:
             per_mark = [(None, None, None, None)]
         for month, sv, sl, su in per_mark:
+            if by is not None:
+                rows["group"].append(group)
             rows["PARAMCD"].append(code)
             rows["N"].append(e - s)
             rows["events"].append(n_events)
@@ -395,7 +403,44 @@ def km_summary(
             rows["survival_upper"].append(su)
             for column, value in zip(("followup_median", "followup_lower", "followup_upper"), follow, strict=True):
                 rows[column].append(value)
-    return pl.DataFrame(rows, schema=KM_SCHEMA)
+    return pl.DataFrame(rows, schema=schema)
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """The rows sorted by group, parameter and time; ``order``: (group, PARAMCD, start, end)
+    of each contiguous block, groups by text and parameters by :func:`order_paramcds`."""
+
+    aval: np.ndarray
+    event: np.ndarray
+    order: list[tuple[str | None, str, int, int]]
+
+
+def _codes(values: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes of a text column, in the order of its sorted distinct values, and those."""
+    levels = values.unique().sort()
+    return values.cast(pl.Enum(levels)).to_physical().to_numpy(), levels.to_list()
+
+
+def _blocks(data: pl.DataFrame, grouped: bool) -> _Blocks:
+    """Sorted by group, parameter and time as integer codes (numpy's lexsort: a polars sort on
+    the text columns costs several times more at hundreds of thousands of rows)."""
+    param, param_names = _codes(data.get_column("PARAMCD"))
+    group, group_names = _codes(data.get_column("group")) if grouped else (np.zeros(data.height, np.int64), [None])
+    aval = data.get_column("AVAL").to_numpy()
+    order = np.lexsort((aval, param, group))
+    aval, param, group = aval[order], param[order], group[order]
+    starts = np.flatnonzero(np.r_[True, (param[1:] != param[:-1]) | (group[1:] != group[:-1])])
+    ends = np.r_[starts[1:], aval.size]
+    where = {
+        (group_names[group[s]], param_names[param[s]]): (int(s), int(e)) for s, e in zip(starts, ends, strict=True)
+    }
+    blocks = []
+    for name in group_names:  # (sorted by text)
+        for code in order_paramcds([c for g, c in where if g == name]):
+            start, end = where[(name, code)]
+            blocks.append((name, code, start, end))
+    return _Blocks(aval=aval, event=data.get_column("EVENT").to_numpy()[order], order=blocks)
 
 
 def _num(v: float) -> float | None:

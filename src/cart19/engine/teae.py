@@ -17,6 +17,7 @@ from cart19.config import Config
 from cart19.engine.common import treated_subjects
 from cart19.engine.dlt import _aes_with_infusion, ae_records, flag_dlt_rules
 from cart19.engine.terms import ae_vocabularies
+from cart19.io.subjects_file import group_levels, group_of
 
 #: Tables in output order (cli.md, ``teae --format csv``).
 TABLES: tuple[str, ...] = ("overall", "serious", "related", "soc", "soc_pt")
@@ -195,12 +196,30 @@ def _long(wide: pl.DataFrame, table: str) -> pl.DataFrame:
     if "_term_rank" not in wide.columns:
         wide = wide.with_columns(pl.lit(0, pl.Int64()).alias("_term_rank"))
     return wide.unpivot(
-        index=["soc", "term", "_soc_rank", "_term_rank"], on=list(GRADES), variable_name="grade", value_name="n"
+        index=["_group", "soc", "term", "_soc_rank", "_term_rank"], on=list(GRADES), variable_name="grade", value_name="n"
     ).with_columns(pl.lit(table).alias("table"))
 
 
+def _subject_groups(treated: pl.DataFrame, groups: pl.DataFrame | None) -> tuple[pl.Series, list[str | None]]:
+    """Each treated subject's group code (in ``treated``'s order) and the groups by code:
+    one group (None) without ``groups``; else every group of ``groups`` and of the treated
+    subjects (:data:`MISSING_GROUP` for those not in it), sorted by text."""
+    if groups is None:
+        return pl.Series("_group", [0] * treated.height, dtype=pl.Int64()), [None]
+    mine = treated.select(group_of("subject_id", groups)).to_series()
+    levels = group_levels(groups, mine)
+    codes = mine.replace_strict(
+        pl.Series(levels, dtype=pl.String()), pl.Series(range(len(levels)), dtype=pl.Int64()), return_dtype=pl.Int64()
+    ).cast(pl.Int64()).alias("_group")
+    return codes, list(levels)
+
+
 def teae_tables(
-    events: pl.DataFrame, config: Config, *, vocabularies: tuple[pl.DataFrame, pl.DataFrame] | None = None
+    events: pl.DataFrame,
+    config: Config,
+    groups: pl.DataFrame | None = None,
+    *,
+    vocabularies: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """TEAE incidence in the long format of cli.md: ``table,soc,term,grade,n,N,percent``.
 
@@ -217,9 +236,21 @@ def teae_tables(
     SOCs and PTs are grouped by their normal form and shown by their label
     (:mod:`cart19.engine.terms`: the spelling used most often); a missing SOC is
     ``teae.uncoded_soc``.
+
+    ``groups`` (the subgroup contract: ``subject_id``, ``group``): the same tables per group,
+    with a first column ``group``, groups sorted by text; within a group, ``N`` is its treated
+    subjects and a SOC or PT appears when one of them had a TEAE in it. A group with no treated
+    subject has its overall/serious/related rows with n = 0, N = 0 and no percent.
     """
     treated = treated_subjects(events)
-    total = treated.height
+    group_codes, group_names = _subject_groups(treated, groups)
+    n_groups = len(group_names)
+    per_group = group_codes.value_counts(name="N").cast(pl.Int64())
+    totals = (
+        pl.DataFrame({"_group": list(range(n_groups))}, schema={"_group": pl.Int64()})
+        .join(per_group, on="_group", how="left")
+        .with_columns(pl.col("N").fill_null(0))
+    )
     # only the columns the tables read (a filter or a join copies every column it is given)
     ae_columns = events.select("subject_id", "event", "date", "grade", "term", "soc", "serious", "related")
     # one term vocabulary (cart19.engine.terms): spellings of a term are one row, shown as its label
@@ -243,12 +274,18 @@ def teae_tables(
     teae = teae.with_columns(soc_codes.alias("_soc"), term_codes.alias("_term"))
     n_socs, n_terms = len(soc_names), len(term_names)
     subject, soc_code, term_code = pl.col("_subject"), pl.col("_soc"), pl.col("_term")
-    if total * n_socs * n_terms >= _KEY_LIMIT:  # pragma: no cover - far beyond any trial
+    if treated.height * n_socs * n_terms >= _KEY_LIMIT:  # pragma: no cover - far beyond any trial
         raise ValueError("too many subjects, SOCs and terms for the TEAE tables")
 
+    def in_group(maxima: pl.DataFrame, cells: int) -> pl.DataFrame:
+        """``maxima`` with the ``_group`` of each key's subject (``key // cells``)."""
+        return maxima.with_columns(pl.lit(group_codes).gather(pl.col("key") // cells).alias("_group"))
+
     def counts(maxima: pl.DataFrame, cells: int) -> pl.DataFrame:
-        """Per cell (``key % cells``), the counts of the subjects' maximum grades."""
-        return maxima.group_by((pl.col("key") % cells).alias("cell")).agg(_grade_counts(pl.col("max_grade")))
+        """Per group and cell (``key % cells``), the counts of the subjects' maximum grades."""
+        return in_group(maxima, cells).group_by("_group", (pl.col("key") % cells).alias("cell")).agg(
+            _grade_counts(pl.col("max_grade"))
+        )
 
     # each subject's maximum grade per SOC and term; per SOC and overall, the maxima of those
     pt_max = _max_grade_per_key(teae, subject * (n_socs * n_terms) + soc_code * n_terms + term_code)
@@ -256,19 +293,27 @@ def teae_tables(
     subject_max = _max_grade_per_key(soc_max, pl.col("key") // n_socs, grade="max_grade")
 
     def one_cell(maxima: pl.DataFrame) -> pl.DataFrame:
-        return maxima.select(_grade_counts(pl.col("max_grade")))
+        """Per group (every group, zeros included), the counts of one cell."""
+        found = in_group(maxima, 1).group_by("_group").agg(_grade_counts(pl.col("max_grade")))
+        return totals.select("_group").join(found, on="_group", how="left").fill_null(0)
 
-    soc = counts(soc_max, n_socs).select(pl.lit(soc_names).gather(pl.col("cell")).alias("soc"), pl.exclude("cell"))
+    soc = counts(soc_max, n_socs).select(
+        "_group", pl.lit(soc_names).gather(pl.col("cell")).alias("soc"), pl.exclude("cell", "_group")
+    )
     soc_pt = counts(pt_max, n_socs * n_terms).select(
+        "_group",
         pl.lit(soc_names).gather(pl.col("cell") // n_terms).alias("soc"),
         pl.lit(term_names).gather(pl.col("cell") % n_terms).alias("term"),
-        pl.exclude("cell"),
+        pl.exclude("cell", "_group"),
     )
-    soc = soc.sort(pl.col("any"), pl.col("soc").str.to_lowercase(), pl.col("soc"), descending=[True, False, False])
+    soc = soc.sort(
+        pl.col("_group"), pl.col("any"), pl.col("soc").str.to_lowercase(), pl.col("soc"),
+        descending=[False, True, False, False],
+    )  # fmt: skip
     soc = soc.with_row_index("_soc_rank").with_columns(pl.col("_soc_rank").cast(pl.Int64()))
-    soc_rank = soc.select("soc", "_soc_rank")
+    soc_rank = soc.select("_group", "soc", "_soc_rank")
     soc_pt = (
-        soc_pt.join(soc_rank, on="soc", how="left")
+        soc_pt.join(soc_rank, on=["_group", "soc"], how="left")
         .sort(
             pl.col("_soc_rank"),
             pl.col("any"),
@@ -288,15 +333,17 @@ def teae_tables(
     ]
     table_order = {name: i for i, name in enumerate(TABLES)}
     grade_order = {name: i for i, name in enumerate(GRADES)}
+    group_column = [] if groups is None else [pl.lit(pl.Series(group_names, dtype=pl.String())).gather("_group").alias("group")]
     return (
-        pl.concat([p.select("table", "soc", "term", "grade", "n", "_soc_rank", "_term_rank") for p in parts])
+        pl.concat([p.select("_group", "table", "soc", "term", "grade", "n", "_soc_rank", "_term_rank") for p in parts])
+        .join(totals, on="_group", how="left")
         .with_columns(
             pl.col("table").replace_strict(table_order, return_dtype=pl.Int64()).alias("_table_rank"),
             pl.col("grade").replace_strict(grade_order, return_dtype=pl.Int64()).alias("_grade_rank"),
-            pl.lit(total, pl.Int64()).alias("N"),
         )
-        .sort("_table_rank", "_soc_rank", "_term_rank", "_grade_rank")
+        .sort("_group", "_table_rank", "_soc_rank", "_term_rank", "_grade_rank")
         .select(
+            *group_column,
             "table",
             "soc",
             "term",
