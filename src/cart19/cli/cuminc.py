@@ -22,6 +22,9 @@ from cart19.cli.common import (
     InputArg,
     OutputOpt,
     QuietOpt,
+    ByOpt,
+    SubjectsOpt,
+    TestsOpt,
     command,
     load_inputs,
     parse_cutoff,
@@ -51,7 +54,9 @@ Columns (--format csv): cause,N,events,time_months,estimate,variance,lower,upper
 With --dataset, the per-subject rows instead:
 USUBJID,PARAMCD,STARTDT,ADT,AVAL,CNSR,EVENT,EVNTDESC,SRCDOM,SRCSEQ (PARAMCD = CIR; EVENT 1 relapse,
 2 death without relapse, 0 censored), readable by R (cmprsk::cuminc(AVAL, EVENT)), SAS and
-`cart19 km`.
+`cart19 km`; then the covariates of --subjects.
+--by COLUMN (a covariate of --subjects) gives the same rows per value, with a first column
+`group`; --tests then writes Gray's test per cause instead: cause,statistic,df,p_value.
 
 Examples:
 
@@ -60,6 +65,8 @@ Examples:
   cart19 cuminc examples/events.csv --landmarks 3,6,12 --format csv
   cart19 cuminc examples/events.csv --dataset -o cir.csv
   cart19 cuminc examples/events.csv --config cart19.toml --cutoff 2025-06-30 -o cuminc.json
+  cart19 cuminc examples/events.csv --subjects examples/subjects.csv --by cohort
+  cart19 cuminc examples/events.csv --subjects examples/subjects.csv --by cohort --tests
 """
 
 _CAUSE_LABELS = {"relapse": "relapse (CIR)", "nrm": "death without relapse (NRM)"}
@@ -90,6 +97,20 @@ def cuminc_table(summary: pl.DataFrame, title: str) -> Table:
     return table
 
 
+def gray_table(tests: pl.DataFrame, by: str) -> Table:
+    """Gray's test per cause, one row each."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"Gray's test of equality between the groups of {escape(by)}", header_style="bold")
+    for name in ("cause", "statistic", "df", "p-value"):
+        table.add_column(name, justify="left" if name == "cause" else "right")
+    for cause, statistic, df, p_value in tests.iter_rows():
+        cells = ["—" if v is None else f"{v:.4g}" for v in (statistic, df, p_value)]
+        table.add_row(_CAUSE_LABELS.get(str(cause), str(cause)), *cells)
+    return table
+
+
 def _origin_text(config: Config) -> str:
     cfg = config.cuminc
     return "from the first remission" if cfg.origin == "remission" else "from the infusion"
@@ -111,28 +132,44 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOpt = None,
         output: OutputOpt = None,
         excel_safe: ExcelSafeOpt = False,
+        subjects: SubjectsOpt = None,
+        by: ByOpt = None,
+        tests: TestsOpt = False,
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.cli.km import parse_landmarks
-        from cart19.engine.cuminc import cuminc_summary
+        from cart19.engine.cuminc import cuminc_summary, gray_tests
         from cart19.engine.relapse import cir_dataset
+        from cart19.io.subjects_file import with_covariates
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
-        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
+        if tests and by is None:
+            raise typer.BadParameter("--tests needs --by COLUMN (the groups to compare)", param_hint="--tests")
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects, by=by)
         config = inputs.config
+        groups = inputs.groups(by)
         marks = parse_landmarks(landmarks, config.km.landmarks_months)
         with env.progress("Deriving relapse and death without relapse"):
-            rows = cir_dataset(inputs.events, config, inputs.subjects)
+            rows = inputs.traced(cir_dataset(inputs.events, config, inputs.subjects))
         if dataset:
+            rows = with_covariates(rows, inputs.covariates, on="USUBJID")
             if chosen is Format.table:
                 _show_dataset(env, rows, config, output)
             else:
                 write_frame(rows, chosen, output, env, excel_safe=excel_safe)
             return 0
+        if tests:
+            result = gray_tests(rows, groups)
+            if chosen is Format.table:
+                env.console().print(gray_table(result, by))
+            else:
+                write_frame(result, chosen, output, env, excel_safe=excel_safe)
+            return 0
         summary = cuminc_summary(
             rows,
+            groups=groups,
             landmarks_months=marks,
             days_per_month=config.km.days_per_month,
             confidence_level=config.km.confidence_level,
@@ -140,7 +177,10 @@ def register(app: typer.Typer) -> None:
         if chosen is Format.table:
             level = f"{config.km.confidence_level:.0%}"
             title = f"Cumulative incidence {_origin_text(config)} (Aalen-Johansen, {level} CIs)"
-            env.console().print(cuminc_table(summary, title))
+            if groups is None:
+                env.console().print(cuminc_table(summary, title))
+            for (group,), block in ([] if groups is None else summary.group_by(["group"], maintain_order=True)):
+                env.console().print(cuminc_table(block.drop("group"), f"{title}, {by} = {group}"))
         else:
             write_frame(summary, chosen, output, env, excel_safe=excel_safe)
         return 0

@@ -21,6 +21,8 @@ from cart19.cli.common import (
     InputArg,
     OutputOpt,
     QuietOpt,
+    ByOpt,
+    SubjectsOpt,
     command,
     load_inputs,
     parse_cutoff,
@@ -46,7 +48,9 @@ mrd = negative). Window, order, sets, rates and the CI are configuration (`cart1
 On a terminal: the rates, the BOR distribution and the time to first response. Machine
 formats (piped, --format or -o): population,PARAMCD,n,N,rate,percent,ci_low,ci_high.
 --listing writes USUBJID,PARAMCD,PARAM,AVALC,ADT,ADY,SRCDOM,SRCSEQ instead (BOR and MRDNEG per
-infused subject; ADY = ADT - infusion date).
+infused subject; ADY = ADT - infusion date), then the covariates of --subjects.
+--by COLUMN gives the rates per value of a covariate (a first column `group`), then the
+whole trial as the group `Total`.
 
 Examples:
 
@@ -55,6 +59,7 @@ Examples:
   cart19 response examples/events.csv -o rates.csv
   cart19 response examples/events.csv --listing --format csv > adrs.csv
   cart19 response examples/events.csv --cutoff 2024-06-30 --format json
+  cart19 response examples/events.csv --subjects examples/subjects.csv --by prior_hsct
 """
 
 ListingOpt = Annotated[
@@ -68,7 +73,7 @@ def _ci(low: float | None, high: float | None) -> str:
     return "—" if low is None or high is None else f"{100 * low:.1f}–{100 * high:.1f}"
 
 
-def rates_table(rates: pl.DataFrame, config: Config) -> Table:
+def rates_table(rates: pl.DataFrame, config: Config, subtitle: str = "") -> Table:
     """One row per rate; per population ``n/N (%)`` and the CI in percent."""
     from rich.markup import escape
     from rich.table import Table
@@ -76,7 +81,7 @@ def rates_table(rates: pl.DataFrame, config: Config) -> Table:
     cfg = config.response
     method = "exact" if cfg.interval == "clopper-pearson" else "Wilson"
     level = f"{cfg.confidence_level:.0%}"
-    table = Table(title=f"Response rates (study day 1–{cfg.window_days}), {level} {method} CI",
+    table = Table(title=f"Response rates (study day 1–{cfg.window_days}), {level} {method} CI{escape(subtitle)}",
                   header_style="bold", title_justify="left")  # fmt: skip
     table.add_column("PARAMCD", justify="left")
     table.add_column("rate", justify="left")
@@ -150,8 +155,14 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOpt = None,
         output: OutputOpt = None,
         excel_safe: ExcelSafeOpt = False,
+        subjects: SubjectsOpt = None,
+        by: ByOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
+        import polars as pl
+
+        from cart19.cli.teae import TOTAL
+        from cart19.io.subjects_file import with_covariates
         from cart19.engine.response import (
             best_overall_response,
             bor_distribution,
@@ -163,11 +174,18 @@ def register(app: typer.Typer) -> None:
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
-        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects, by=by)
         config = inputs.config
+        groups = inputs.groups(by)
         with env.progress("Deriving best overall response"):
             bor = best_overall_response(inputs.events, config)
-            frame = response_listing(bor) if listing else response_rates(inputs.events, config, bor=bor)
+            if listing:
+                frame = with_covariates(inputs.traced(response_listing(bor)), inputs.covariates, on="USUBJID")
+            else:
+                frame = response_rates(inputs.events, config, bor=bor)
+                if groups is not None:
+                    total = frame.select(pl.lit(TOTAL).alias("group"), pl.all())
+                    frame = pl.concat([response_rates(inputs.events, config, groups, bor=bor), total])
         if chosen is not Format.table:
             write_frame(frame, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):
@@ -177,6 +195,9 @@ def register(app: typer.Typer) -> None:
                 console.print(f"{frame.height} {what} written to {output}")
             elif listing:
                 console.print(listing_table(frame))
+            elif groups is not None:
+                for (group,), block in frame.group_by(["group"], maintain_order=True):
+                    console.print(rates_table(block.drop("group"), config, f" — {by} = {group}"))
             else:
                 console.print(rates_table(frame, config))
                 console.print(distribution_table(bor_distribution(bor, config)))

@@ -21,6 +21,8 @@ from cart19.cli.common import (
     InputArg,
     OutputOpt,
     QuietOpt,
+    ByOpt,
+    SubjectsOpt,
     command,
     load_inputs,
     parse_cutoff,
@@ -194,20 +196,37 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOpt = None,
         output: OutputOpt = None,
         excel_safe: ExcelSafeOpt = False,
+        subjects: SubjectsOpt = None,
+        by: ByOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
+        import dataclasses
+
+        import polars as pl
+
+        from cart19.cli.teae import TOTAL
         from cart19.engine.safety import safety_profile
+        from cart19.io.subjects_file import with_covariates
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
-        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects, by=by)
+        groups = inputs.groups(by)
         review_date, _ = resolve_review_date(None, cutoff_date)
         with env.progress("Deriving the safety profile"):
             profile = safety_profile(inputs.events, inputs.config, review_date=review_date, subjects=inputs.subjects)
+            by_group = None
+            if groups is not None and not listing:
+                by_group = safety_profile(inputs.events, inputs.config, review_date=review_date, groups=groups).summary
         for warning in profile.warnings:
             env.warn(warning)
-        frame = profile.listing if listing else profile.summary
+        if listing:
+            frame = with_covariates(inputs.traced(profile.listing), inputs.covariates, on="USUBJID")
+        elif by_group is not None:
+            frame = pl.concat([by_group, profile.summary.select(pl.lit(TOTAL).alias("group"), pl.all())])
+        else:
+            frame = profile.summary
         if chosen is not Format.table:
             write_frame(frame, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):
@@ -215,6 +234,11 @@ def register(app: typer.Typer) -> None:
             if output is None:
                 shown = [_listing_table("Syndromes of special interest by subject", frame)] if listing else (
                     profile_tables(profile))  # fmt: skip
+                for (group,), block in ([] if by_group is None else by_group.group_by(["group"], maintain_order=True)):
+                    console.print(f"\n[bold]{_escape(by)} = {_escape(group)}[/bold]")
+                    for table in profile_tables(dataclasses.replace(profile, summary=block.drop("group")))[:-2]:
+                        console.print(table)
+                    console.print(f"\n[bold]All subjects[/bold]")
                 for table in shown:
                     console.print(table)
             else:
