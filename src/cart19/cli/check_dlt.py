@@ -20,7 +20,6 @@ from cart19.cli.common import (
     InputArg,
     OutputOpt,
     QuietOpt,
-    atomic_write,
     command,
     load_inputs,
     parse_cutoff,
@@ -156,6 +155,7 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.engine.dlt import dlt_review
+        from cart19.io.write import write_bytes, write_to_stdout
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
@@ -180,10 +180,9 @@ def register(app: typer.Typer) -> None:
         if chosen is Format.json:
             text = review.to_json_text()  # the bytes of json.dumps(to_json_dict(), indent=2), built faster
             if output is not None:
-                atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+                write_bytes(output, text)
             else:
-                env.stdout.write(text)
-                env.stdout.flush()
+                write_to_stdout(text, env.stdout)
         elif chosen is not Format.table:
             write_frame(subject_frame(review), chosen, output, env, excel_safe=excel_safe)
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cart19.cli.common import ConfigOpt, CutoffOpt, Env, InputArg, QuietOpt, atomic_write, command, parse_cutoff
+from cart19.cli.common import ConfigOpt, CutoffOpt, Env, InputArg, QuietOpt, command, parse_cutoff
 from cart19.errors import ExitCode
 
 ImageOutOpt = Annotated[
@@ -68,7 +68,9 @@ def write_figure(figure: Any, output: Path) -> None:
         data = save_figure(figure, output)
     finally:
         pyplot().close(figure)
-    atomic_write(output, lambda tmp: tmp.write_bytes(data))
+    from cart19.io.write import write_bytes
+
+    write_bytes(output, data)
 
 
 def register(app: typer.Typer) -> None:

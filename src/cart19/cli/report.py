@@ -13,7 +13,6 @@ from cart19.cli.common import (
     Env,
     InputArg,
     QuietOpt,
-    atomic_write,
     command,
     load_inputs,
     parse_cutoff,
@@ -86,5 +85,7 @@ def register(app: typer.Typer) -> None:
         )
         with env.progress("Writing the report"):
             text = build_report(inputs.events, inputs.config, source, generated=generated, title=title)
-        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        from cart19.io.write import write_bytes
+
+        write_bytes(output, text)
         return ExitCode.OK
