@@ -113,9 +113,13 @@ _EXTENSIONS = {".csv": Format.csv, ".json": Format.json, ".jsonl": Format.json, 
 
 
 def _parse_date(value: str | None) -> dt.date | None:
+    import re
+
     if value is None:
         return None
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):  # (fromisoformat also takes 20240105, 2024-W01-1)
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None

@@ -36,42 +36,52 @@ Example:  cart19 derive examples/events.csv | cart19 km -
 
 
 def read_adtte(source: str) -> pl.DataFrame:
-    """An ADTTE-shaped table from CSV, Parquet or stdin; bad cells raise InputError with the line."""
+    """An ADTTE-shaped table from CSV, Parquet (by its magic bytes, so also on standard input)
+    or stdin. Every bad cell is an InputError naming its line (header = line 1; a Parquet row
+    counts as if it followed a header), column and value, in plain words."""
+    import csv
     import io
-    import sys
-    from pathlib import Path
 
     import polars as pl
 
     from cart19.errors import InputError, Issue
-    from cart19.io.read import PARQUET_SUFFIXES
+    from cart19.io.integrity import PARQUET_MAGIC, read_source, short_record_lines
 
     def fail(message: str, line: int | None = None, column: str | None = None, value: str | None = None) -> None:
         raise InputError(source, [Issue(line, column, value, message)])
 
-    try:
-        if source == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            data = Path(source).read_bytes()
-    except OSError as exc:
-        fail(f"the file cannot be read ({exc.strerror or exc})")
-    try:
-        if source != "-" and Path(source).suffix.lower() in PARQUET_SUFFIXES:
+    data = read_source(source)
+    if data[:4] == PARQUET_MAGIC:
+        try:
             frame = pl.read_parquet(io.BytesIO(data))
-            frame = frame.rename({c: c.upper() for c in frame.columns})
-            line_offset = 2
-        else:
-            if not data.strip():
-                fail("the file is empty: expected an ADTTE table with PARAMCD, AVAL and CNSR")
-            if b"\r" in data:  # lone CR line breaks: polars would glue the lines together
-                data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        except Exception as exc:  # noqa: BLE001
+            fail(f"not a readable Parquet file ({type(exc).__name__})")
+    else:
+        data = data.removeprefix(b"\xef\xbb\xbf")
+        if not data.strip():
+            fail("the file is empty: expected an ADTTE table with PARAMCD, AVAL and CNSR")
+        if b"\r" in data:  # lone CR line breaks: polars would glue the lines together
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            fail("bytes that are not UTF-8; save the file as UTF-8", data.count(b"\n", 0, exc.start) + 1)
+        header = next(csv.reader([text.split("\n", 1)[0]]), [])
+        short = short_record_lines(data, len(header))
+        problems = [Issue(int(line), None, None, f"fewer fields than the {len(header)} of the header")
+                    for line in short.head(1000)]  # fmt: skip
+        try:
             frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
-            line_offset = 2
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - polars' parse errors become one plain line
-        fail(f"not a readable table ({str(exc).splitlines()[0]})")
+        except Exception:  # noqa: BLE001 - find the records polars could not read, line by line
+            frame = None
+            for line, record in enumerate(csv.reader(io.StringIO(text)), start=1):
+                if len(record) > len(header):  # (the short ones are found above)
+                    problems.append(Issue(line, None, None, f"{len(record)} fields where the header has {len(header)}"))
+            if not problems:
+                problems.append(Issue(None, None, None, "not a readable CSV table (an unclosed quote?)"))
+        if problems:
+            raise InputError(source, sorted(set(problems))[:1000] if len(problems) > 1000 else sorted(set(problems)))
+        assert frame is not None
     names = [c.strip().upper() for c in frame.columns]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -80,6 +90,11 @@ def read_adtte(source: str) -> pl.DataFrame:
     missing = [c for c in ("PARAMCD", "AVAL", "CNSR") if c not in frame.columns]
     if missing:
         fail(f"missing column(s) {', '.join(missing)}; km needs PARAMCD, AVAL (days) and CNSR (0/1)", 1)
+    for column in ("PARAMCD", "AVAL", "CNSR"):
+        dtype = frame.schema[column]
+        plain = dtype in (pl.String, pl.Null, pl.Boolean) or dtype.is_numeric() or isinstance(dtype, (pl.Categorical, pl.Enum))
+        if not plain:
+            fail(f"the column holds {dtype} values; km needs {_NEEDS[column]}", None, column)
     frame = frame.select(
         pl.col("PARAMCD").cast(pl.String),
         pl.col("AVAL").cast(pl.String).alias("_aval_text"),
@@ -87,15 +102,23 @@ def read_adtte(source: str) -> pl.DataFrame:
         pl.col("CNSR").cast(pl.String).alias("_cnsr_text"),
         pl.col("CNSR").cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False).alias("CNSR"),
     ).with_row_index("_row")
+    checks = {
+        "PARAMCD": (pl.col("PARAMCD").is_null() | (pl.col("PARAMCD").str.strip_chars() == ""), "PARAMCD is missing"),
+        "AVAL": (pl.col("AVAL").is_null() | ~pl.col("AVAL").is_finite() | (pl.col("AVAL") < 0),
+                 f"not {_NEEDS['AVAL']}"),
+        "CNSR": (~pl.col("CNSR").is_in([0.0, 1.0]).fill_null(False), f"not {_NEEDS['CNSR']}"),
+    }  # fmt: skip
     issues = []
-    for column in ("AVAL", "CNSR"):
-        bad = frame.filter(pl.col(column).is_null() | ~pl.col(column).is_finite())
-        allowed = "a number of days >= 0" if column == "AVAL" else "0 (event) or 1 (censored)"
-        for row, text in bad.select("_row", f"_{column.lower()}_text").head(200).iter_rows():
-            issues.append(Issue(row + line_offset, column, text, f"not a number; expected {allowed}"))
+    for column, (bad, message) in checks.items():
+        shown = "PARAMCD" if column == "PARAMCD" else f"_{column.lower()}_text"
+        for row, text in frame.filter(bad).select("_row", shown).iter_rows():
+            issues.append(Issue(row + 2, column, text, message))
     if issues:
-        raise InputError(source, issues)
+        raise InputError(source, sorted(issues, key=lambda i: (i.line or 0, i.column or "")))
     return frame.select("PARAMCD", "AVAL", "CNSR")
+
+
+_NEEDS = {"PARAMCD": "text (the parameter code)", "AVAL": "a number of days >= 0", "CNSR": "0 (event) or 1 (censored)"}
 
 
 def parse_landmarks(text: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
