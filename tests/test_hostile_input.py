@@ -182,3 +182,21 @@ def test_km_names_lines_and_columns_in_plain_words(tmp_path):
     result = run_cli("km", path)
     assert result.exit_code == 2
     assert "line 3: fewer fields than the 3 of the header" in result.stderr
+
+
+# --------------------------------------------------------------------------- every problem listed
+
+
+@pytest.mark.parametrize("bad", [b"S1,contact", b"S1,contact,2024-01-1\xe9"], ids=["field count", "not UTF-8"])
+def test_every_problem_of_a_bad_file_is_listed_however_many(tmp_path, bad):
+    path = tmp_path / "events.csv"
+    path.write_bytes(b"subject_id,event,date\n" + b"\n".join([bad] * 1200) + b"\n")
+    result = run_cli("validate", path, "--format", "json")
+    assert result.exit_code == 2
+    import json
+
+    assert len(json.loads(result.stdout)["errors"]) == 1200
+    assert "1200 problem(s) found" in result.stderr
+    terminal = run_cli("derive", path, env={"CART19_FORCE_TERMINAL": "1"})
+    assert "1200 problem(s) found" in terminal.stderr
+    assert "... and 1000 more (use `cart19 validate --format json` for all)" in terminal.stderr

@@ -69,7 +69,7 @@ def read_adtte(source: str) -> pl.DataFrame:
         header = next(csv.reader([text.split("\n", 1)[0]]), [])
         short = short_record_lines(data, len(header))
         problems = [Issue(int(line), None, None, f"fewer fields than the {len(header)} of the header")
-                    for line in short.head(1000)]  # fmt: skip
+                    for line in short]  # fmt: skip
         try:
             frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
         except Exception:  # noqa: BLE001 - find the records polars could not read, line by line
@@ -80,7 +80,7 @@ def read_adtte(source: str) -> pl.DataFrame:
             if not problems:
                 problems.append(Issue(None, None, None, "not a readable CSV table (an unclosed quote?)"))
         if problems:
-            raise InputError(source, sorted(set(problems))[:1000] if len(problems) > 1000 else sorted(set(problems)))
+            raise InputError(source, sorted(set(problems)))
         assert frame is not None
     names = [c.strip().upper() for c in frame.columns]
     twice = sorted({n for n in names if names.count(n) > 1})

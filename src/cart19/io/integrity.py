@@ -106,7 +106,7 @@ def sep_hint(first_line: bytes) -> str | None:
 def short_record_lines(source: str | bytes, width: int) -> pl.Series:
     """Physical lines (header = 1) holding fewer fields than the header's ``width``, counting the
     commas outside quotes; blank lines and lines of a quoted line break are left to the parser.
-    ``source``: a path or the file's bytes. At most 1000 lines."""
+    ``source``: a path or the file's bytes."""
     import io
 
     text = io.BytesIO(source) if isinstance(source, bytes) else source
@@ -119,7 +119,6 @@ def short_record_lines(source: str | bytes, width: int) -> pl.Series:
         lines.with_row_index("line", offset=1)
         .filter((pl.col("line") > 1) & (line.str.strip_chars() != "") & whole & (fields < width))
         .select(pl.col("line").cast(pl.Int64))
-        .head(1000)
         .collect(engine="streaming")
         .to_series()
     )

@@ -36,7 +36,6 @@ from cart19.schema import EVENTS_SCHEMA
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"
-_MAX_DIAGNOSES = 1000
 
 
 @dataclass
@@ -323,24 +322,19 @@ def _slow_csv_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
     """Parse with Python's csv module, reporting every undecodable line and every record
     whose field count differs from the header's."""
     issues: list[Issue] = []
-    position = 0
-    while len(issues) < _MAX_DIAGNOSES:
-        try:
-            data[position:].decode("utf-8")
-            break
-        except UnicodeDecodeError as exc:
-            start = position + exc.start
-            line = data.count(b"\n", 0, start) + 1
-            bad = data[start : position + exc.end]
-            issues.append(Issue(line, None, bad.hex(" "), f"bytes that are not UTF-8 ({bad!r}); "
-                                "save the file as UTF-8"))  # fmt: skip
-            next_line = data.find(b"\n", start)
-            if next_line < 0:
-                break
-            position = next_line + 1
+    text = data.decode("utf-8", "surrogateescape")  # one pass; undecodable bytes become lone surrogates
+    line, counted, last_line = 1, 0, 0
+    for match in re.finditer("[\udc80-\udcff]+", text):  # every line with bytes that are not UTF-8, once
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        if line == last_line:
+            continue
+        last_line = line
+        bad = match.group().encode("utf-8", "surrogateescape")
+        issues.append(Issue(line, None, bad.hex(" "), f"bytes that are not UTF-8 ({bad!r}); "
+                            "save the file as UTF-8"))  # fmt: skip
     if issues:
         raise InputError(source, issues)
-    text = data.decode("utf-8")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[list[str]] = []
     lines: list[int] = []
@@ -356,9 +350,8 @@ def _slow_csv_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
             if not record or (len(record) == 1 and not record[0].strip()):  # a blank line
                 continue
             if len(record) != len(header):
-                if len(issues) < _MAX_DIAGNOSES:
-                    issues.append(Issue(start_line, None, ",".join(record)[:80],
-                                        f"{len(record)} fields where the header has {len(header)}"))  # fmt: skip
+                issues.append(Issue(start_line, None, ",".join(record)[:80],
+                                    f"{len(record)} fields where the header has {len(header)}"))  # fmt: skip
                 continue
             records.append(record)
             lines.append(start_line)
