@@ -87,8 +87,9 @@ def _percent(value: float | None) -> str:
 
 
 def review_table(review: DLTReview) -> Table:
-    from rich.markup import escape
     from rich.table import Table
+
+    from cart19.text import shown as escape
 
     title = f"DLT review as of {review.review_date} (window day 0 to day {review.window_days})"
     table = Table(title=title, header_style="bold", title_justify="left")

@@ -80,12 +80,19 @@ class Env:
         )
 
     def warn(self, message: str) -> None:
-        """A warning on standard error (suppressed by ``--quiet``)."""
+        """A warning on standard error (suppressed by ``--quiet``); text from the data in it is
+        shown escaped (:func:`cart19.text.escape_controls`)."""
         if not self.quiet:
-            print(f"warning: {message}", file=self.stderr)
+            self.say(f"warning: {message}")
 
     def error(self, message: str) -> None:
-        print(f"error: {message}", file=self.stderr)
+        self.say(f"error: {message}")
+
+    def say(self, line: str) -> None:
+        """A line on standard error, control characters escaped (a message may quote the data)."""
+        from cart19.text import escape_controls
+
+        print(escape_controls(line, keep="\n"), file=self.stderr)
 
     @contextmanager
     def progress(self, message: str) -> Iterator[None]:
@@ -324,17 +331,18 @@ def report_input_error(exc: Any, env: Env) -> None:
     if env.stderr_isatty:
         from rich.table import Table
 
+        from cart19.text import shown
+
         table = Table("line", "column", "value", "problem", header_style="bold")
         for issue in errors[:200]:
-            table.add_row(
-                "" if issue.line is None else str(issue.line), issue.column or "", issue.value or "", issue.message
-            )
+            table.add_row("" if issue.line is None else str(issue.line), shown(issue.column or ""),
+                          shown(issue.value or "", limit=80), shown(issue.message))  # fmt: skip
         env.console(stderr=True).print(table)
         if len(errors) > 200:
-            print(f"... and {len(errors) - 200} more (use `cart19 validate --format json` for all)", file=env.stderr)
+            env.say(f"... and {len(errors) - 200} more (use `cart19 validate --format json` for all)")
     else:
         for issue in errors:
-            print(f"{exc.source}: {issue}", file=env.stderr)
+            env.say(f"{exc.source}: {issue}")
 
 
 def command(func: Callable[..., int | None]) -> Callable[..., None]:
@@ -363,7 +371,7 @@ def command(func: Callable[..., int | None]) -> Callable[..., None]:
         except ConfigError as exc:
             env.error(f"configuration {exc.source} is invalid; nothing was written")
             for problem in exc.problems:
-                print(f"  {problem}", file=env.stderr)
+                env.say(f"  {problem}")
             raise typer.Exit(ExitCode.INVALID) from None
         except (typer.Exit, typer.Abort, typer.BadParameter):
             raise

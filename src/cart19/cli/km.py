@@ -141,6 +141,8 @@ def km_table(summary: pl.DataFrame, title: str = "Kaplan-Meier summary") -> Tabl
     """One row per parameter: N, events, censored, median (95% CI) in days, landmark estimates."""
     from rich.table import Table
 
+    from cart19.text import shown
+
     table = Table(title=title, header_style="bold")
     for name in ("parameter", "N", "events", "censored", "median, days (95% CI)"):
         table.add_column(name, justify="left" if name == "parameter" else "right")
@@ -150,7 +152,7 @@ def km_table(summary: pl.DataFrame, title: str = "Kaplan-Meier summary") -> Tabl
     for (code,), rows in summary.group_by(["PARAMCD"], maintain_order=True):
         first = rows.row(0, named=True)
         median = f"{_fmt(first['median'])} ({_fmt(first['median_lower'])}, {_fmt(first['median_upper'])})"
-        cells = [str(code), str(first["N"]), str(first["events"]), str(first["censored"]), median]
+        cells = [shown(code), str(first["N"]), str(first["events"]), str(first["censored"]), median]
         by_month = {r["time_months"]: r for r in rows.iter_rows(named=True)}
         for months in landmarks:
             r = by_month.get(months)

@@ -76,6 +76,16 @@ def register(app: typer.Typer) -> None:
             env.warn(late)
             warnings.append(late)
 
+        if as_of_date is not None:
+            from cart19.engine.common import apply_cutoff
+            from cart19.report import as_of_notes
+
+            cut = apply_cutoff(inputs.events, as_of_date)
+            for note in as_of_notes(cut.set_aside, cut.end_dates_cleared, as_of_date):
+                env.warn(note)
+                warnings.append(note)
+            del cut
+
         source = ReportSource(
             name="standard input" if file == "-" else file,
             sha256=inputs.sha256,

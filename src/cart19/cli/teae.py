@@ -110,9 +110,9 @@ def listing_table(listing: pl.DataFrame) -> Table:
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
+    from cart19.text import shown
 
-    return escape(text)
+    return shown(text)
 
 
 def register(app: typer.Typer) -> None:

@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
                 if not env.stdout_isatty:  # the JSON went down a pipe: say it in words too
                     env.error(f"{exc.source}: {len(exc.errors)} problem(s) found")
                     for issue in exc.errors[:20]:
-                        print(f"{exc.source}: {issue}", file=env.stderr)
+                        env.say(f"{exc.source}: {issue}")
             else:
                 from cart19.cli.common import report_input_error
 
