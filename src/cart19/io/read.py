@@ -21,7 +21,7 @@ import polars as pl
 
 from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
-from cart19.io.integrity import binary_error, read_source, sep_hint, short_record_lines
+from cart19.io.integrity import binary_error, fields_add_up, read_source, sep_hint, short_record_lines
 from cart19.io.subjects import Subjects, subject_codes
 from cart19.io.validate import (
     EVERY_COLUMN,
@@ -123,6 +123,11 @@ def _plain_csv_header(source: str) -> list[str] | None:
     return header or None
 
 
+def _first_line(source: str) -> bytes:
+    with open(source, "rb") as handle:
+        return handle.readline()
+
+
 def _scan(source: str, coded: dict[str, pl.DataType] | None = None, *, row_index: bool = True) -> pl.LazyFrame:
     scan = pl.scan_csv(source, infer_schema=False, has_header=True, encoding="utf8", raise_if_empty=True,
                        quote_char='"', schema_overrides=coded)  # fmt: skip
@@ -180,8 +185,6 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | 
     if scanned_coded is None:
         return None
     lazy, categories, header_warnings = scanned_coded
-    if short_record_lines(source, len(header)).len():  # polars would fill the missing fields with nulls
-        return None
     try:
         # every column read: polars checks a record's field count only when it parses it whole
         coded = lazy.collect(engine="streaming", optimizations=EVERY_COLUMN)
@@ -191,6 +194,11 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | 
     values = categories.to_series()  # every distinct text of the coded columns, in code order
     if _has_line_break(subjects.ids, values):  # a quoted line break: record i is not on line i + 2
         return None
+    names, _ = _normalise_header(header, source)
+    unknown = iter(range(len(names)))
+    from_file = [name if name in COLUMNS else f"_unknown_{next(unknown)}" for name in names]
+    if not fields_add_up(source, _first_line(source), coded, from_file, values):
+        return None  # polars fills the fields missing from a short record with nulls: the eager path names it
     rows = coded_rows(coded.select(pl.exclude("^_unknown_.*$")), values, subjects)
     del coded  # the coded table is not needed any more: at 1M subjects it holds ~1.9 GiB
     scanned = scan_coded(rows, subjects)
