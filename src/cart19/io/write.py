@@ -133,7 +133,7 @@ def protect_inputs(output: str | Path | None, inputs: Iterable[tuple[str, str | 
     if not stat.S_ISREG(target.st_mode):
         return
     for role, path in inputs:
-        if path is None:
+        if not isinstance(path, (str, Path)):  # (an option of that name may be a number: simulate's --subjects)
             continue
         try:
             source = os.fstat(0) if str(path) == "-" else os.stat(path)
