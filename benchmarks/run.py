@@ -7,7 +7,8 @@ For each size it writes a synthetic trial with `cart19 simulate` (cached under
 benchmarks/data/), then runs, each in a fresh process:
 
 * the physical limit: `python -c "import polars; polars.read_csv(FILE, infer_schema=False)"`;
-* `cart19 validate`, `derive`, `teae`, `check-dlt` on the file, and `km` on derive's output;
+* `cart19 validate`, `derive`, `teae`, `check-dlt`, `plot swimmer` and `report` on the file,
+  and `km` on derive's output;
 * start-up: `python -c pass`, `cart19 --help`, and `cart19 derive examples/events.csv`.
 
 It reports wall time (best of --repeat), the ratio to the bare read of the same file, and the
@@ -96,6 +97,9 @@ def _commands(path: Path, adtte: Path) -> list[tuple[str, list[str], Path | None
         ("derive", [*CART19, "derive", str(path), "--format", "csv"], adtte),
         ("teae", [*CART19, "teae", str(path), "--format", "csv"], None),
         ("check-dlt", [*CART19, "check-dlt", str(path), "--format", "json"], None),
+        # the figures and the handout: what a person can read, in bounded memory
+        ("plot swimmer", [*CART19, "plot", "swimmer", str(path), "-o", str(DATA / "swimmer.png"), "-q"], None),
+        ("report", [*CART19, "report", str(path), "-o", str(DATA / "report.html"), "-q"], None),
     ]
 
 
@@ -154,7 +158,9 @@ def machine() -> str:
 
 
 #: The scale issue's goals: (command, subjects, most times the bare read).
-RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0))
+RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0), ("report", 100_000, 20.0))
+#: The hostile-input issue's goal: the report at 100k subjects under 4 GB peak.
+REPORT_PEAK_GOAL_MIB = 4e9 / 2**20
 #: "1M subjects completes ... with peak memory under 8 GB"
 PEAK_GOAL_MIB = 8e9 / 2**20
 
@@ -168,6 +174,11 @@ def goals(sizes: list[dict], startup: list[dict]) -> list[str]:
             ratio = hit[0]["ratio"]
             lines.append(f"| `{command}`, {subjects:,} subjects, within {most:g}x the bare read | {ratio:.2f}x | "
                          f"{'yes' if ratio <= most else 'no'} |")  # fmt: skip
+    report = [r for r in sizes if r["command"] == "report" and r["subjects"] == 100_000]
+    if report:
+        peak = report[0]["peak_mib"]
+        lines.append(f"| `report`, 100,000 subjects, peak under 4 GB ({REPORT_PEAK_GOAL_MIB:.0f} MiB) | {peak:.0f} MiB | "
+                     f"{'yes' if peak < REPORT_PEAK_GOAL_MIB else 'no'} |")  # fmt: skip
     big = [r for r in sizes if r["subjects"] >= 1_000_000]
     if big:
         peak = max(r["peak_mib"] for r in big)
