@@ -103,16 +103,19 @@ def sep_hint(first_line: bytes) -> str | None:
     return None
 
 
-def short_record_lines(source: str | bytes, width: int) -> pl.Series:
-    """Physical lines (header = 1) holding fewer fields than the header's ``width``, counting the
-    commas outside quotes; blank lines and lines of a quoted line break are left to the parser.
-    A file with an odd number of quotes ends inside a quoted field (polars would close it): its
-    last line is listed too. ``source``: a path or the file's bytes."""
+def short_record_lines(data: bytes, width: int) -> pl.Series:
+    """Physical lines (header = 1) of the CSV bytes ``data`` holding fewer fields than the
+    header's ``width``, counting the commas outside quotes; blank lines and lines of a quoted line
+    break are left to the parser. A file with an odd number of quotes ends inside a quoted field
+    (polars would close it): its last line is listed too."""
     import io
 
-    text = io.BytesIO(source) if isinstance(source, bytes) else source
-    lines = pl.scan_csv(text, has_header=False, separator="\x1f", quote_char=None, schema={"text": pl.String},
-                        truncate_ragged_lines=True, encoding="utf8-lossy")  # fmt: skip
+    # each physical line as one text: split on a byte the file does not hold
+    separator = next((chr(b) for b in range(0x1F, 0, -1) if bytes([b]) not in data), None)
+    if separator is None:
+        return _short_record_lines_slowly(data, width)
+    lines = pl.scan_csv(io.BytesIO(data), has_header=False, separator=separator, quote_char=None,
+                        schema={"text": pl.String}, encoding="utf8-lossy")  # fmt: skip
     text = pl.col("text")
     quotes = text.str.count_matches('"', literal=True).fill_null(0)
     # at most this many fields (a comma inside quotes only adds one); the exact count of a
@@ -120,18 +123,32 @@ def short_record_lines(source: str | bytes, width: int) -> pl.Series:
     most = text.str.count_matches(",", literal=True).fill_null(0) + 1
     exact = text.str.replace_all('"[^"]*"', "").str.count_matches(",", literal=True) + 1
     blank = text.fill_null("").str.strip_chars() == ""
-    counted = lines.with_row_index("line", offset=1).filter(pl.col("line") > 1).with_columns(
-        quotes.alias("_quotes"), most.alias("_most"), blank.alias("_blank")
+    counted = (
+        lines.with_row_index("line", offset=1)
+        .with_columns(quotes.alias("_quotes"), most.alias("_most"), blank.alias("_blank"))
+        .collect()
     )
-    short = counted.filter(~pl.col("_blank") & (pl.col("_quotes") % 2 == 0) & (pl.col("_most") < width))
-    maybe = counted.filter(~pl.col("_blank") & (pl.col("_quotes") > 0) & (pl.col("_quotes") % 2 == 0)
-                           & (pl.col("_most") >= width)).filter(exact < width)  # fmt: skip
-    parity = counted.select((pl.col("_quotes").sum() % 2 == 1).alias("odd"), pl.col("line").max().alias("last"))
-    found, more, (odd, last) = pl.collect_all([short.select("line"), maybe.select("line"), parity],
-                                              engine="streaming")  # fmt: skip
-    listed = sorted([*found["line"].to_list(), *more["line"].to_list()])
-    if odd.item():  # the file ends inside a quoted field
-        listed.append(last.item())
+    whole = ~pl.col("_blank") & (pl.col("_quotes") % 2 == 0) & (pl.col("line") > 1)
+    listed = counted.filter(
+        whole & ((pl.col("_most") < width) | ((pl.col("_quotes") > 0) & (exact < width)))
+    )["line"].cast(pl.Int64).to_list()
+    if counted.height and counted["_quotes"].sum() % 2 == 1:  # the file ends inside a quoted field
+        listed.append(counted.height)
+    return pl.Series("line", listed, dtype=pl.Int64)
+
+
+def _short_record_lines_slowly(data: bytes, width: int) -> pl.Series:
+    """:func:`short_record_lines` in Python, for a file that holds every byte 0x01-0x1F."""
+    import re
+
+    listed = []
+    lines = data.decode("utf-8", "replace").split("\n")
+    for number, line in enumerate(lines, start=1):
+        quotes = line.count('"')
+        if number > 1 and line.strip() and quotes % 2 == 0 and re.sub('"[^"]*"', "", line).count(",") + 1 < width:
+            listed.append(number)
+    if data.count(b'"') % 2 == 1:
+        listed.append(len(lines))
     return pl.Series("line", listed, dtype=pl.Int64)
 
 
