@@ -69,7 +69,7 @@ def check_interrupted() -> None:
 
 # --------------------------------------------------------------------------- errors of the environment
 
-_OS_ERROR_NUMBER = re.compile(r"\(os error (\d+)\)")
+_OS_ERROR_NUMBER = re.compile(r"\(os error (\d+)\)|\[Errno (\d+)\]")
 
 
 def os_error_number(exc: BaseException) -> int | None:
@@ -78,7 +78,7 @@ def os_error_number(exc: BaseException) -> int | None:
     if isinstance(exc, OSError) and exc.errno is not None:
         return exc.errno
     match = _OS_ERROR_NUMBER.search(str(exc))
-    return int(match.group(1)) if match else None
+    return int(match.group(1) or match.group(2)) if match else None
 
 
 _PLAIN = {
@@ -105,6 +105,8 @@ def environment_error(exc: BaseException, what: str) -> BaseException:
         return exc
     if number == errno.EPIPE:
         return BrokenPipeError(errno.EPIPE, "the reader of the output went away")
+    if "standard output" in str(exc):  # (ClosedStream's error, perhaps wrapped by a library)
+        what = "to standard output"
     reason = _PLAIN.get(number) or (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
     return OutputError(f"cannot write {what}: {reason}; nothing was written")
 
