@@ -150,6 +150,8 @@ def protect_inputs(output: str | Path | None, inputs: Iterable[tuple[str, str | 
 
 
 def _is_stream_path(path: str | Path) -> bool:
+    """An existing path under /dev or /proc (``/dev/stdout`` may lead to a regular file: it is
+    still the process's stream, not a file to replace)."""
     text = os.path.abspath(path)
     return text.startswith(("/dev/", "/proc/"))
 
@@ -218,7 +220,7 @@ def write_output(path: str | Path, write: Writer) -> None:
         raise environment_error(exc, what) from None
     if existing is not None and stat.S_ISDIR(existing.st_mode):
         raise OutputError(f"cannot write {what}: it is a folder; give a file name")
-    if (existing is not None and not stat.S_ISREG(existing.st_mode)) or _is_stream_path(path):
+    if existing is not None and (not stat.S_ISREG(existing.st_mode) or _is_stream_path(path)):
         _write_stream(path, write, what)
         return
     # a link is followed: the file it points to is replaced, the link stays
