@@ -203,3 +203,9 @@ def test_every_problem_of_a_bad_file_is_listed_however_many(tmp_path, bad):
     terminal = run_cli("derive", path, env={"CART19_FORCE_TERMINAL": "1"})
     assert "1200 problem(s) found" in terminal.stderr
     assert "... and 1000 more (use `cart19 validate --format json` for all)" in terminal.stderr
+
+
+def test_a_configuration_that_is_not_one_is_refused_in_bounded_memory():
+    result = run_cli("config", "--config", "/dev/zero")
+    assert result.exit_code == 2
+    assert "larger than 1 MiB: this is not a configuration file" in result.stderr

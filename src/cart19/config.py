@@ -366,10 +366,14 @@ def load_config(path: str | Path | None) -> Config:
     if path is None:
         return Config()
     path = Path(path)
+    limit = 1 << 20  # a configuration is a few KB: never read /dev/zero or a data file whole
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read(limit + 1)
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read the file ({exc.strerror or exc})"]) from None
+    if len(raw) > limit:
+        raise ConfigError(str(path), ["larger than 1 MiB: this is not a configuration file"])
     try:
         data = tomllib.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))  # (a BOM, as Notepad writes)
     except UnicodeDecodeError as exc:

@@ -194,5 +194,7 @@ def register(app: typer.Typer) -> None:
             for line in verdict_lines(review):
                 console.print(line)
             if output is not None:
-                console.print(f"Review written to {output}")
+                from cart19.text import shown
+
+                console.print(f"Review written to {shown(output)}")
         return ExitCode.STOPPING_RULE_MET if review.stopping_rule_met else ExitCode.OK

@@ -145,5 +145,7 @@ def register(app: typer.Typer) -> None:
                     console.print(table)
             else:
                 what = "AE records" if listing else "table cells"
-                console.print(f"{frame.height} {what} written to {output}")
+                from cart19.text import shown
+
+                console.print(f"{frame.height} {what} written to {shown(output)}")
         return 0

@@ -115,7 +115,9 @@ def _print_summary(env: Env, file: str, summary: dict, n_warnings: int) -> None:
     from rich.table import Table
 
     console = env.console()
-    console.print(f"{file}: valid ({summary['records']} records)")
+    from cart19.text import shown
+
+    console.print(f"{shown(file)}: valid ({summary['records']} records)")
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_row("subjects", str(summary["subjects"]))
     table.add_row("infused subjects", str(summary["infused_subjects"]))
