@@ -8,7 +8,7 @@ benchmarks/data/), then runs, each in a fresh process:
 
 * the physical limit: `python -c "import polars; polars.read_csv(FILE, infer_schema=False)"`;
 * every command of `_commands` below on the file (validate, derive, teae, check-dlt, response, cuminc,
-  safety, adam, tables, ...), and `km` on derive's output;
+  safety, adam, tables, plot swimmer, report, ...), and `km` on derive's output;
 * subgroups: a subject file with a 20-level covariate (written here with polars), `check-dlt
   --by`, and `km --by` on the output of `derive --subjects`;
 * start-up: `python -c pass`, `cart19 --help`, and `cart19 derive examples/events.csv`;
@@ -141,6 +141,9 @@ def _commands(path: Path, adtte: Path) -> list[tuple[str, list[str], Path | None
         ("cuminc", [*CART19, "cuminc", str(path), "--format", "csv"], None),
         ("cuminc --dataset", [*CART19, "cuminc", str(path), "--dataset", "--format", "csv"], None),
         ("safety", [*CART19, "safety", str(path), "--format", "csv"], None),
+        # the figures and the handout: what a person can read, in bounded memory
+        ("plot swimmer", [*CART19, "plot", "swimmer", str(path), "-o", str(DATA / "swimmer.png"), "-q"], None),
+        ("report", [*CART19, "report", str(path), "-o", str(DATA / "report.html"), "-q"], None),
     ]
 
 
@@ -235,7 +238,9 @@ def machine() -> str:
 
 #: The scale issue's goals: (command, subjects, most times the bare read).
 RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0), ("safety", 100_000, 3.0),
-               ("km --by", 100_000, 3.0), ("check-dlt --by", 100_000, 3.0))  # fmt: skip
+               ("km --by", 100_000, 3.0), ("check-dlt --by", 100_000, 3.0), ("report", 100_000, 20.0))  # fmt: skip
+#: The hostile-input issue's goal: the report at 100k subjects under 4 GB peak.
+REPORT_PEAK_GOAL_MIB = 4e9 / 2**20
 #: "1M subjects completes ... with peak memory under 8 GB"
 PEAK_GOAL_MIB = 8e9 / 2**20
 
@@ -249,6 +254,11 @@ def goals(sizes: list[dict], startup: list[dict]) -> list[str]:
             ratio = hit[0]["ratio"]
             lines.append(f"| `{command}`, {subjects:,} subjects, within {most:g}x the bare read | {ratio:.2f}x | "
                          f"{'yes' if ratio <= most else 'no'} |")  # fmt: skip
+    report = [r for r in sizes if r["command"] == "report" and r["subjects"] == 100_000]
+    if report:
+        peak = report[0]["peak_mib"]
+        lines.append(f"| `report`, 100,000 subjects, peak under 4 GB ({REPORT_PEAK_GOAL_MIB:.0f} MiB) | {peak:.0f} MiB | "
+                     f"{'yes' if peak < REPORT_PEAK_GOAL_MIB else 'no'} |")  # fmt: skip
     big = [r for r in sizes if r["subjects"] >= 1_000_000]
     if big:
         peak = max(r["peak_mib"] for r in big)

@@ -66,7 +66,9 @@ def test_a_writer_failing_half_way_keeps_the_earlier_file(tmp_path):
             handle.flush()
             raise OSError(28, "No space left on device")
 
-    with pytest.raises(OSError):
+    from cart19.errors import OutputError
+
+    with pytest.raises(OutputError, match="the disk is full"):
         atomic_write(out, half)
     assert out.read_bytes() == KNOWN
     assert leftovers(tmp_path) == []

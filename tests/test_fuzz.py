@@ -236,6 +236,46 @@ def test_km_on_hostile_adtte(tmp_path_factory, command, data):
     Runner(tmp_path_factory.mktemp("km")).run(data, command, name="adtte.csv")
 
 
+@fuzz(40)
+@given(cut=st.integers(1, len(EXAMPLE_BYTES) - 1), command=st.sampled_from([["validate", "{in}"], ["derive", "{in}"]]))
+def test_a_file_cut_mid_record_is_refused_naming_the_last_line(tmp_path_factory, cut, command):
+    """Every path (streamed or not) refuses a last record with fewer fields than the header."""
+    import csv
+    import io
+
+    data = EXAMPLE_BYTES[:cut]
+    last_line = data.rsplit(b"\n", 1)[-1]
+    if not last_line or b"\n" not in data:
+        return  # cut at a line break (a whole file) or in the header (a file of fewer columns)
+    line_number = data.count(b"\n") + 1
+    fields = next(csv.reader(io.StringIO(last_line.decode())))
+    quoted = last_line.count(b'"') % 2 == 1  # cut inside a quoted field: an unclosed quote
+    result = Runner(tmp_path_factory.mktemp("cut")).run(data, command)
+    if quoted or len(fields) < 10:
+        assert result.exit_code == 2, result.stderr
+        assert f"line {line_number}" in result.stderr, result.stderr
+
+
+@fuzz(40)
+@given(at=st.integers(0, len(EXAMPLE_BYTES)), command=st.sampled_from([["validate", "{in}"], ["derive", "{in}"]]))
+def test_a_nul_byte_anywhere_is_refused_naming_its_line(tmp_path_factory, at, command):
+    data = EXAMPLE_BYTES[:at] + b"\x00" + EXAMPLE_BYTES[at:]
+    result = Runner(tmp_path_factory.mktemp("nul")).run(data, command)
+    assert result.exit_code == 2
+    line = EXAMPLE_BYTES[:at].count(b"\n") + 1
+    assert f"line {line}: a NUL byte (binary data)" in result.stderr
+
+
+@fuzz(40)
+@given(at=st.integers(0, len(EXAMPLE_BYTES)), char=st.sampled_from([chr(c) for c in range(1, 32) if c not in (9, 10, 13)]
+                                                                   + ["\x7f", "\x85", "\x9b"]),
+       command=any_command)  # fmt: skip
+def test_a_control_character_anywhere_ends_in_a_result_or_a_clear_error(tmp_path_factory, at, char, command):
+    data = EXAMPLE_BYTES[:at] + char.encode() + EXAMPLE_BYTES[at:]
+    result = Runner(tmp_path_factory.mktemp("control")).run(data, command)
+    assert "\x1b" not in result.stderr
+
+
 # --------------------------------------------------------------------------- named hostile cases
 
 ONE = HEADER + b"\nA,infusion,2024-01-01,,,,,,,\nA,ae,2024-01-02,2024-01-09,3,Nausea,,,,\nA,contact,2024-03-01,,,,,,,\n"

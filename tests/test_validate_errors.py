@@ -76,7 +76,19 @@ CASES: list[tuple[str, bytes, list[tuple[int | None, str | None, str]]]] = [
      .encode("latin-1"), [(3, None, "not UTF-8")]),
     ("empty-file", b"", [(None, None, "the file is empty")]),
     ("whitespace-only-file", b"  \n\n", [(None, None, "the file is empty")]),
-    ("png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01", [(None, None, "not a text (CSV) file")]),
+    ("png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01", [(3, None, "not a text (CSV) file")]),
+    ("nul-after-64k", csv(INF, *["S1,contact,2024-01-11,,,,,,,"] * 3000, "S1,contact,2024-01-1\x002,,,,,,,"),
+     [(3003, None, "a NUL byte (binary data)")]),
+    ("nul-after-64k-eager", b"\xef\xbb\xbf" + csv(INF, *["S1,contact,2024-01-11,,,,,,,"] * 3000, "S1,\x00"),
+     [(3003, None, "a NUL byte (binary data)")]),
+    ("fewer-fields", csv(INF, "S1,contact,2024-01-11,,,,,,,", "S1,contact,2024-01-12", "S1,contact,2024-01-13,,,,,,,"),
+     [(4, None, "3 fields where the header has 10")]),
+    ("cut-mid-record", csv(INF, "S1,contact,2024-01-11,,,,,,,", "S1,ae,2024-01-12,,3,Nau").rstrip(b"\n"),
+     [(4, None, "6 fields where the header has 10")]),
+    ("fewer-fields-quoted", csv(INF, 'S1,ae,2024-01-12,,3,"Rash, maculo-papular",,,,', 'S1,ae,2024-01-12,,3,"a,b"'),
+     [(4, None, "6 fields where the header has 10")]),
+    ("sep-line", b"sep=,\n" + csv(INF), [(1, None, "'sep=,' is a separator hint that Excel writes")]),
+    ("utf-16", csv(INF).decode().encode("utf-16"), [(None, None, "the file is UTF-16 text, not UTF-8: convert it")]),
     ("json", b'{"subject_id": "S1", "event": "infusion", "date": "2024-01-10"}\n',
      [(1, "subject_id, event, date", "missing required column(s)")]),
     ("semicolons", b"subject_id;event;date\nS1;infusion;2024-01-10\n", [(1, "subject_id, event, date", "comma-separated")]),
@@ -191,5 +203,5 @@ def test_a_nested_parquet_column_of_the_format_is_an_input_error(tmp_path):
 
     path = tmp_path / "events.parquet"
     pl.DataFrame({"subject_id": ["S1"], "event": ["infusion"], "date": [["2024-01-10"]]}).write_parquet(path)
-    with pytest.raises(InputError, match="column 'date' holds"):
+    with pytest.raises(InputError, match="column date: the column holds List"):
         read_events(path)

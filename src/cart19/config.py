@@ -36,12 +36,17 @@ assert set(EventKind.__args__) == set(EVENT_KINDS)  # type: ignore[attr-defined]
 ResponseSetName = Literal["remission", "response", "dor_response"]
 Days = Annotated[int, Field(ge=1, le=36_500)]
 Grade = Annotated[int, Field(ge=1, le=5)]
+#: An ADaM parameter code: a letter, then up to 7 letters, digits or underscores.
+ParamCode = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,7}$")]
+Label = Annotated[str, Field(min_length=1)]
+#: A confidence level or probability a person would ask for.
+Level = Annotated[float, Field(ge=0.5, lt=1)]
 
 
 class _Section(BaseModel):
     """A configuration section: unknown keys and wrong types are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 def _check_results(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -69,8 +74,8 @@ class ResponseSets(_Section):
 class OSConfig(_Section):
     """OS: start at the origin, death of any cause within the window (endpoints.md, OS)."""
 
-    paramcd: str = "OS"
-    param: str = "Overall Survival (days)"
+    paramcd: ParamCode = "OS"
+    param: Label = "Overall Survival (days)"
     origin_event: EventKind = "infusion"
     window_days: Days = 730
 
@@ -88,8 +93,8 @@ class EFSParameter(_Section):
     * ``next_therapy`` - the start of ``new_therapy`` or ``hsct`` (``actual`` where none).
     """
 
-    paramcd: str
-    param: str
+    paramcd: ParamCode
+    param: Label
     failure_date: EFSFailureDate
 
 
@@ -138,8 +143,8 @@ class EFSConfig(_Section):
 class DORConfig(_Section):
     """DOR: from the first response to relapse, PD or death of disease (endpoints.md, DOR)."""
 
-    paramcd: str = "DOR"
-    param: str = "Duration of Remission (days)"
+    paramcd: ParamCode = "DOR"
+    param: Label = "Duration of Remission (days)"
     window_days: Days = 365
     response_set: ResponseSetName = "dor_response"
     #: Death causes that are DOR events; deaths of other causes censor.
@@ -195,7 +200,7 @@ class TEAEConfig(_Section):
 
     window_days: Days = 730
     #: Label for an AE without a system organ class in the tables.
-    uncoded_soc: str = "Uncoded"
+    uncoded_soc: Label = "Uncoded"
 
 
 class DLTRule(_Section):
@@ -317,17 +322,19 @@ class StoppingRule(_Section):
 
     dlt_rate_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.30
     posterior_probability: Annotated[float, Field(gt=0, lt=1)] = 0.8
-    prior_alpha: Annotated[float, Field(gt=0)] = 1.0
-    prior_beta: Annotated[float, Field(gt=0)] = 1.0
-    confidence_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    #: Beta prior parameters: positive, and at most a prior worth 1000 subjects
+    prior_alpha: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    prior_beta: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    confidence_level: Level = 0.95
 
 
 class KMConfig(_Section):
     """Kaplan-Meier summaries (cli.md, ``km``)."""
 
-    landmarks_months: tuple[Annotated[float, Field(gt=0)], ...] = (6.0, 12.0, 24.0)
-    days_per_month: Annotated[float, Field(gt=0)] = 30.4375
-    confidence_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    landmarks_months: tuple[Annotated[float, Field(gt=0, le=1200)], ...] = (6.0, 12.0, 24.0)
+    #: a month in days: 28 to 31 (30.4375 = 365.25 / 12)
+    days_per_month: Annotated[float, Field(ge=28, le=31)] = 30.4375
+    confidence_level: Level = 0.95
 
 
 class ResponseRate(_Section):
@@ -568,6 +575,18 @@ class Config(_Section):
     safety: SafetyConfig = SafetyConfig()
     sdtm: SDTMConfig = SDTMConfig()
 
+    @model_validator(mode="after")
+    def _unique_parameter_codes(self) -> Config:
+        """Every derived parameter has its own PARAMCD (the rows of a dataset are keyed by it)."""
+        codes = [("os.paramcd", self.os.paramcd), ("dor.paramcd", self.dor.paramcd)]
+        codes += [(f"efs.parameters[{i}].paramcd", p.paramcd) for i, p in enumerate(self.efs.parameters)]
+        seen: dict[str, str] = {}
+        for key, code in codes:
+            if code.upper() in seen:
+                raise ValueError(f"{seen[code.upper()]} and {key} are both {code!r}: each parameter needs its own PARAMCD")
+            seen[code.upper()] = key
+        return self
+
 
 def _describe(error: dict) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "(top level)"
@@ -575,7 +594,12 @@ def _describe(error: dict) -> str:
         return f"{key}: unknown key"
     value = error.get("input")
     shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
-    return f"{key}: {error['msg']}{shown}"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "string_pattern_mismatch" and key.endswith("paramcd"):
+        message = "a PARAMCD is a letter, then up to 7 letters, digits or underscores"
+    if not error["loc"]:  # a rule across sections: its message names the keys
+        return message
+    return f"{key}: {message}{shown}"
 
 
 def config_from_mapping(data: dict, source: str = "configuration") -> Config:
@@ -601,12 +625,16 @@ def load_config(path: str | Path | None) -> Config:
     if path is None:
         return Config()
     path = Path(path)
+    limit = 1 << 20  # a configuration is a few KB: never read /dev/zero or a data file whole
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read(limit + 1)
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read the file ({exc.strerror or exc})"]) from None
+    if len(raw) > limit:
+        raise ConfigError(str(path), ["larger than 1 MiB: this is not a configuration file"])
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))  # (a BOM, as Notepad writes)
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), [f"not UTF-8 text (byte {exc.start})"]) from None
     except tomllib.TOMLDecodeError as exc:

@@ -76,3 +76,9 @@ class ConfigError(Exception):
         self.source = source
         self.problems = problems
         super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class OutputError(Exception):
+    """The output cannot be written because of the environment (a missing folder, a folder
+    given as the output, a read-only or full file system, permission denied, standard output
+    closed) or would destroy an input: a plain message and exit status 2 (cli.md)."""

@@ -300,6 +300,17 @@ def data_quality_warnings(events: pl.DataFrame, review: Any) -> list[str]:
     return out
 
 
+def as_of_notes(set_aside: int, end_dates_cleared: int, as_of: dt.date) -> list[str]:
+    """What a review date set aside, in words (the report's warnings, and the CLI's)."""
+    notes = []
+    if set_aside:
+        notes.append(f"{set_aside} record(s) dated after the review date {as_of} were set aside: they are in no "
+                     "table or figure of this report")  # fmt: skip
+    if end_dates_cleared:
+        notes.append(f"{end_dates_cleared} AE end date(s) after the review date {as_of} were treated as ongoing")
+    return notes
+
+
 def build_report(
     events: pl.DataFrame,
     config: Config,
@@ -318,16 +329,20 @@ def build_report(
     from cart19.engine.tte import derive_adtte
     from cart19.plot._mpl import figure_bytes, pyplot
     from cart19.plot.km import DEFAULT_PARAMS, draw_km, km_plot_data
-    from cart19.plot.swimmer import draw_swimmer, swimmer_data
+    from cart19.plot.swimmer import MAX_LANES, draw_swimmer, swimmer_data
 
     plt = pyplot()
     generated = generated or generation_time()
     review = dlt_review(events, config, source.as_of)
-    # the figures and tables show the same records as the DLT review (--as-of works as a cutoff)
+    # the figures and tables show the same records as the DLT review (--as-of works as a cutoff),
+    # and the report says what that set aside
+    set_aside: list[str] = []
     if source.as_of is not None:
         from cart19.engine.common import apply_cutoff
 
-        events = apply_cutoff(events, source.as_of).events
+        cut = apply_cutoff(events, source.as_of)
+        events = cut.events
+        set_aside = as_of_notes(cut.set_aside, cut.end_dates_cleared, source.as_of)
     tables = teae_tables(events, config)
     adtte = derive_adtte(events, config)
     summary = km_summary(adtte, landmarks_months=config.km.landmarks_months, days_per_month=config.km.days_per_month,
@@ -349,7 +364,8 @@ def build_report(
         km_png = figure_bytes(fig, "png", dpi=110)
         plt.close(fig)
 
-    warnings = [*source.warnings, *data_quality_warnings(events, review)]
+    warnings = [*source.warnings, *(w for w in set_aside if w not in source.warnings),
+                *data_quality_warnings(events, review)]  # fmt: skip
     nav = "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS[1:])
     parts = [
         "<!DOCTYPE html>",
@@ -368,7 +384,9 @@ def build_report(
             swimmer_png,
             "Swimmer plot: one lane per infused subject",
             '<p class="note">One lane per infused subject from the infusion (day 0) to the last follow-up, '
-            "longest at the top; colour = best response to the infusion; the DLT window is shaded.</p>",
+            "longest at the top; colour = best response to the infusion; the DLT window is shaded."
+            + (f" The {MAX_LANES} of {swim.lanes.height} infused subjects with the longest follow-up are shown."
+               if swim.lanes.height > MAX_LANES else "") + "</p>",
         ),
         _figure_section(
             "km",

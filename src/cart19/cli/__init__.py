@@ -77,14 +77,28 @@ for _name in COMMAND_MODULES:
     _module.register(app)
 
 
-def _terminate(signum: int, frame: object) -> None:
-    # Turn SIGTERM into an exception so that atomic writes clean up their temporary file.
-    raise KeyboardInterrupt
+def _guard_streams() -> None:
+    """A process started with standard output or error closed (``>&-``) has ``None`` there:
+    writing to standard output is then a plain error, and messages to standard error are
+    dropped (not sent to standard output)."""
+    from cart19.io.write import ClosedStream, DiscardStream
+
+    if sys.stdout is None:
+        sys.stdout = ClosedStream()  # type: ignore[assignment]
+    if sys.stderr is None:
+        sys.stderr = DiscardStream()  # type: ignore[assignment]
 
 
 def main() -> None:
     """Console-script entry point."""
-    signal.signal(signal.SIGTERM, _terminate)
+    from cart19.io.write import environment_error, on_interrupt
+
+    _guard_streams()
+    # Ctrl-C and SIGTERM: remembered, so that no output is committed after one (io/write.py)
+    signal.signal(signal.SIGINT, on_interrupt)
+    signal.signal(signal.SIGTERM, on_interrupt)
+    if hasattr(signal, "SIGXFSZ"):  # a file size limit: an error to report (EFBIG), not a kill
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         app()
     except KeyboardInterrupt:
@@ -92,6 +106,12 @@ def main() -> None:
         _exit(130)
     except SystemExit as exc:  # typer ends every run so, with the exit status
         _exit(exc.code)
+    except OSError as exc:  # outside a command (e.g. --version with standard output closed)
+        converted = environment_error(exc, "to standard output")
+        if isinstance(converted, BrokenPipeError):
+            _exit(0)
+        print(f"error: {converted}", file=sys.stderr)
+        _exit(2)
     _exit(0)
 
 

@@ -22,7 +22,6 @@ from cart19.cli.common import (
     OutputOpt,
     QuietOpt,
     SubjectsOpt,
-    atomic_write,
     command,
     load_inputs,
     parse_cutoff,
@@ -99,8 +98,9 @@ def _percent(value: float | None) -> str:
 
 
 def review_table(review: DLTReview) -> Table:
-    from rich.markup import escape
     from rich.table import Table
+
+    from cart19.text import shown as escape
 
     title = f"DLT review as of {review.review_date} (window day 0 to day {review.window_days})"
     table = Table(title=title, header_style="bold", title_justify="left")
@@ -190,6 +190,7 @@ def register(app: typer.Typer) -> None:
         from cart19.engine.dlt import dlt_review
         from cart19.engine.terms import merged_spellings
         from cart19.io.subjects_file import with_covariates
+        from cart19.io.write import write_bytes, write_to_stdout
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
@@ -218,10 +219,9 @@ def register(app: typer.Typer) -> None:
         if chosen is Format.json:
             text = review.to_json_text()  # the bytes of json.dumps(to_json_dict(), indent=2), built faster
             if output is not None:
-                atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+                write_bytes(output, text)
             else:
-                env.stdout.write(text)
-                env.stdout.flush()
+                write_to_stdout(text, env.stdout)
         elif chosen is not Format.table:
             write_frame(subject_frame(review), chosen, output, env, excel_safe=excel_safe)
 
@@ -232,7 +232,9 @@ def register(app: typer.Typer) -> None:
             for line in verdict_lines(review):
                 console.print(line)
             if output is not None:
-                console.print(f"Review written to {output}")
+                from cart19.text import shown
+
+                console.print(f"Review written to {shown(output)}")
         met = review.groups_meeting_rule
         if met and not (env.stdout_isatty and (chosen is Format.table or output is not None)):
             env.warn(f"the stopping rule is met in {len(met)} group(s) of {by}: {', '.join(met)}")

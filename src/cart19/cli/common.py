@@ -80,12 +80,19 @@ class Env:
         )
 
     def warn(self, message: str) -> None:
-        """A warning on standard error (suppressed by ``--quiet``)."""
+        """A warning on standard error (suppressed by ``--quiet``); text from the data in it is
+        shown escaped (:func:`cart19.text.escape_controls`)."""
         if not self.quiet:
-            print(f"warning: {message}", file=self.stderr)
+            self.say(f"warning: {message}")
 
     def error(self, message: str) -> None:
-        print(f"error: {message}", file=self.stderr)
+        self.say(f"error: {message}")
+
+    def say(self, line: str) -> None:
+        """A line on standard error, control characters escaped (a message may quote the data)."""
+        from cart19.text import escape_controls
+
+        print(escape_controls(line, keep="\n"), file=self.stderr)
 
     @contextmanager
     def progress(self, message: str) -> Iterator[None]:
@@ -113,9 +120,13 @@ _EXTENSIONS = {".csv": Format.csv, ".json": Format.json, ".jsonl": Format.json, 
 
 
 def _parse_date(value: str | None) -> dt.date | None:
+    import re
+
     if value is None:
         return None
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):  # (fromisoformat also takes 20240105, 2024-W01-1)
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
@@ -303,34 +314,13 @@ def read_input(source: str, config: Config, *, with_sha256: bool = False) -> Any
 # --------------------------------------------------------------------------- output
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename it into place, so a
-    failed or interrupted run never leaves a half-written file and keeps any earlier one."""
-    import tempfile
+def atomic_write(path: Path, write: Callable[[Any], None]) -> None:
+    """Write one output file safely (:func:`cart19.io.write.write_output`: atomic for a regular
+    file, a stream for a FIFO or device, permissions kept). ``write`` gets a path or a binary
+    file object; :func:`cart19.io.write.open_sink` opens either."""
+    from cart19.io.write import write_output
 
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Ctrl-C during a polars write arrives twice: the second KeyboardInterrupt comes at the
-        # first call made here and must not skip the cleanup (so the try is the first thing).
-        while True:
-            try:
-                tmp.unlink(missing_ok=True)
-                break
-            except KeyboardInterrupt:
-                continue
-        raise
+    write_output(path, write)
 
 
 #: A text cell a spreadsheet may run as a formula (OWASP "CSV injection"): its first character.
@@ -359,7 +349,7 @@ def excel_safe_frame(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _serialise(frame: pl.DataFrame, fmt: Format, target: Path | IO[bytes], *, excel_safe: bool = False) -> None:
+def _serialise(frame: pl.DataFrame, fmt: Format, target: str | Path | IO[bytes], *, excel_safe: bool = False) -> None:
     """Write a frame in a machine format into ``target``, a path or a binary file object (CSV:
     ISO dates, empty cells for nulls; with ``excel_safe``, formula-like text cells quoted for
     spreadsheets)."""
@@ -395,21 +385,16 @@ def write_frame(frame: pl.DataFrame, fmt: Format, output: Path | None, env: Env,
         if risky:
             env.warn(f"{risky} CSV cell(s) start with =, +, -, @, a tab or a carriage return; a spreadsheet may run "
                      "them as formulas. The CSV keeps them verbatim; --excel-safe prefixes them with ' for Excel")  # fmt: skip
+    from cart19.io.write import write_to_stdout
+
     if output is not None:
-        atomic_write(output, lambda tmp: _serialise(frame, fmt, tmp, excel_safe=excel_safe))
+        atomic_write(output, lambda sink: _serialise(frame, fmt, sink, excel_safe=excel_safe))
         return
     if fmt is Format.parquet and env.stdout_isatty:
         raise typer.BadParameter("Parquet is binary: write it to a file with -o FILE.parquet or pipe it")
     buffer = io.BytesIO()
     _serialise(frame, fmt, buffer, excel_safe=excel_safe)
-    data = buffer.getbuffer()  # (a view of the buffer: no copy)
-    stream = getattr(env.stdout, "buffer", None)
-    env.stdout.flush()
-    if stream is not None:
-        stream.write(data)
-        stream.flush()
-    else:  # a text-only stream (e.g. in tests)
-        env.stdout.write(str(data, "utf-8"))
+    write_to_stdout(buffer.getbuffer(), env.stdout)  # (a view of the buffer: no copy)
 
 
 # --------------------------------------------------------------------------- errors
@@ -423,20 +408,22 @@ def report_input_error(exc: Any, env: Env) -> None:
     if env.stderr_isatty:
         from rich.table import Table
 
+        from cart19.text import shown
+
         sdtm = any(getattr(issue, "file", None) for issue in errors)  # SDTM: file and record, variable
         table = Table("file, record" if sdtm else "line", "variable" if sdtm else "column", "value", "problem",
                       header_style="bold")  # fmt: skip
         for issue in errors[:200]:
             line = "" if issue.line is None else str(issue.line)
             if getattr(issue, "file", None):  # an SDTM record: the file and the record number
-                line = f"{issue.file} {line}".strip()
-            table.add_row(line, issue.column or "", issue.value or "", issue.message)
+                line = shown(f"{issue.file} {line}".strip())
+            table.add_row(line, shown(issue.column or ""), shown(issue.value or "", limit=80), shown(issue.message))
         env.console(stderr=True).print(table)
         if len(errors) > 200:
-            print(f"... and {len(errors) - 200} more (use `cart19 validate --format json` for all)", file=env.stderr)
+            env.say(f"... and {len(errors) - 200} more (use `cart19 validate --format json` for all)")
     else:
         for issue in errors:
-            print(f"{exc.source}: {issue}", file=env.stderr)
+            env.say(f"{exc.source}: {issue}")
 
 
 def command(func: Callable[..., int | None]) -> Callable[..., None]:
@@ -448,16 +435,24 @@ def command(func: Callable[..., int | None]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         from cart19.errors import ConfigError, InputError
 
+        from cart19.errors import OutputError
+        from cart19.io.write import check_interrupted
+
         env = Env.current(quiet=bool(kwargs.get("quiet", False)))
         try:
+            _check_output_option(kwargs)
             status = func(*args, **kwargs)
+            check_interrupted()
+        except OutputError as exc:
+            env.error(str(exc))
+            raise typer.Exit(ExitCode.INVALID) from None
         except InputError as exc:
             report_input_error(exc, env)
             raise typer.Exit(ExitCode.INVALID) from None
         except ConfigError as exc:
             env.error(f"configuration {exc.source} is invalid; nothing was written")
             for problem in exc.problems:
-                print(f"  {problem}", file=env.stderr)
+                env.say(f"  {problem}")
             raise typer.Exit(ExitCode.INVALID) from None
         except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
@@ -473,6 +468,15 @@ def command(func: Callable[..., int | None]) -> Callable[..., None]:
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if os.environ.get("CART19_DEBUG") == "1":
                 raise
+            from cart19.io.write import environment_error
+
+            converted = environment_error(exc, "the output")
+            if isinstance(converted, BrokenPipeError):
+                _silence_stdout()
+                raise typer.Exit(ExitCode.OK) from None
+            if isinstance(converted, OutputError):  # the operating system said no: not a bug
+                env.error(str(converted))
+                raise typer.Exit(ExitCode.INVALID) from None
             env.error(
                 f"internal error ({type(exc).__name__}: {exc}). This is a bug in cart19; "
                 "please report it with the command you ran (CART19_DEBUG=1 shows the traceback)."
@@ -481,6 +485,26 @@ def command(func: Callable[..., int | None]) -> Callable[..., None]:
         raise typer.Exit(int(status or ExitCode.OK))
 
     return wrapper
+
+
+#: Options that name an input the output must never overwrite, with the words for it.
+PROTECTED_INPUTS = {"file": "the event file", "config_path": "the configuration", "subjects": "the subject file",
+                    "subjects_path": "the subject file"}  # fmt: skip
+
+
+def _check_output_option(kwargs: dict[str, Any]) -> None:
+    """Before any work: ``-o`` must be writable in principle (not a folder, its folder exists)
+    and must not be one of the run's inputs (cli.md, "Output safety")."""
+    from cart19.io.write import check_target, protect_inputs
+
+    output = kwargs.get("output")
+    if output is None:
+        return
+    inputs = [(role, kwargs.get(name)) for name, role in PROTECTED_INPUTS.items()]
+    inputs += [("an input of this command", value) for name, value in kwargs.items()
+               if isinstance(value, Path) and name != "output" and name not in PROTECTED_INPUTS]  # fmt: skip
+    protect_inputs(output, inputs)
+    check_target(output)
 
 
 def _silence_stdout() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cart19.cli.common import ConfigOpt, OutputOpt, atomic_write, command
+from cart19.cli.common import ConfigOpt, OutputOpt, command
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
 
         text = to_toml(load_config(config_path))
         if output is not None:
-            atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+            from cart19.io.write import write_bytes
+
+            write_bytes(output, text)
         else:
             typer.echo(text, nl=False)
         return 0

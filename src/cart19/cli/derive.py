@@ -94,7 +94,9 @@ def _show_summary(env: Env, adtte: pl.DataFrame, config: Config, output: Path | 
     else:
         console.print(summary_table(adtte, config))
     if output is not None:
-        console.print(f"Full dataset ({adtte.height} rows, {subjects} subjects) written to {output}")
+        from cart19.text import shown
+
+        console.print(f"Full dataset ({adtte.height} rows, {subjects} subjects) written to {shown(output)}")
     else:
         console.print(
             f"Full dataset ({adtte.height} rows, {subjects} subjects) not written: "

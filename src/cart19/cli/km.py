@@ -85,21 +85,37 @@ def _wanted(source: str, header: list[str], by: str | None) -> dict[str, str]:
 
 
 def _diagnose(source: str, frame: pl.DataFrame) -> None:
-    """Every cell of AVAL or CNSR that is not a number, with its line (header = line 1)."""
+    """Every bad cell of PARAMCD, AVAL or CNSR, with its line (header = line 1; a Parquet row
+    counts as if it followed a header), in plain words. ``frame``: the columns as text."""
     import polars as pl
 
     from cart19.errors import InputError, Issue
 
+    numbers = {c: pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False) for c in ("AVAL", "CNSR")}
+    checks = {
+        "PARAMCD": pl.col("PARAMCD").is_null() | (pl.col("PARAMCD").cast(pl.String).str.strip_chars() == ""),
+        "AVAL": numbers["AVAL"].is_null() | ~numbers["AVAL"].is_finite() | (numbers["AVAL"] < 0),
+        "CNSR": ~numbers["CNSR"].is_in([0.0, 1.0]).fill_null(False),
+    }
+    words = {"PARAMCD": "PARAMCD is missing", "AVAL": f"not {_NEEDS['AVAL']}", "CNSR": f"not {_NEEDS['CNSR']}"}
     numbered = frame.with_row_index("_row")
     issues = []
-    for column in ("AVAL", "CNSR"):
-        value = pl.col(column).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
-        bad = numbered.filter(value.is_null() | ~value.is_finite())
-        allowed = "a number of days >= 0" if column == "AVAL" else "0 (event) or 1 (censored)"
-        for row, text in bad.select("_row", pl.col(column).cast(pl.String)).head(200).iter_rows():
-            issues.append(Issue(row + 2, column, text, f"not a number; expected {allowed}"))
+    for column, bad in checks.items():
+        for row, text in numbered.filter(bad).select("_row", pl.col(column).cast(pl.String)).iter_rows():
+            issues.append(Issue(row + 2, column, text, words[column]))
     if issues:
-        raise InputError(source, issues)
+        raise InputError(source, sorted(issues, key=lambda i: (i.line or 0, i.column or "")))
+
+
+def _check_types(source: str, schema: dict) -> None:
+    """A Parquet column of a type km cannot read (a duration, a list, ...) is named."""
+    import polars as pl
+
+    for column in KM_INPUT:
+        dtype = schema[column]
+        plain = dtype in (pl.String, pl.Null, pl.Boolean) or dtype.is_numeric() or isinstance(dtype, (pl.Categorical, pl.Enum))
+        if not plain:
+            _fail(source, f"the column holds {dtype} values; km needs {_NEEDS[column]}", None, column)
 
 
 def read_adtte(source: str, by: str | None = None) -> pl.DataFrame:
@@ -107,41 +123,49 @@ def read_adtte(source: str, by: str | None = None) -> pl.DataFrame:
     ``CNSR`` (numbers) and the ``--by`` column (text) are read, typed as they are parsed. A
     cell that is not a number raises InputError with its line (Parquet: its row + 2)."""
     import io
-    import sys
-    from pathlib import Path
 
     import polars as pl
 
-    from cart19.errors import InputError
-    from cart19.io.read import PARQUET_SUFFIXES
+    from cart19.errors import InputError, Issue
+    from cart19.io.integrity import PARQUET_MAGIC, read_source, short_record_lines
 
     types = {"PARAMCD": pl.String, "AVAL": pl.Float64, "CNSR": pl.Float64}
-    parquet = source != "-" and Path(source).suffix.lower() in PARQUET_SUFFIXES
     data: bytes | None = None
-    try:
-        if source == "-":
-            data = sys.stdin.buffer.read()
-        elif not parquet:
+    if source == "-":
+        data = read_source(source)  # (a NUL in text stops the read, its line named)
+        parquet = data[:4] == PARQUET_MAGIC  # Parquet on standard input, by its magic bytes
+    else:
+        try:
             with open(source, "rb") as handle:
                 head = handle.read(1 << 16)
-            if not head.strip() or b"\r" in head.replace(b"\r\n", b""):  # empty, or lone CR line breaks
-                data = Path(source).read_bytes()  # (which polars would glue together)
-        else:
-            Path(source).stat()
-    except OSError as exc:
-        _fail(source, f"the file cannot be read ({exc.strerror or exc})")
+        except OSError as exc:
+            _fail(source, f"the file cannot be read ({exc.strerror or exc})")
+        parquet = head[:4] == PARQUET_MAGIC
+        if not parquet and (not head.strip() or b"\r" in head.replace(b"\r\n", b"") or b"\0" in head):
+            data = read_source(source)  # empty, lone CR line breaks (polars would glue them) or binary
     try:
         if parquet:
-            wanted = _wanted(source, list(pl.read_parquet_schema(source)), by)
-            frame = pl.read_parquet(source, columns=list(wanted)).rename(wanted)
+            target = io.BytesIO(data) if data is not None else source
+            schema = dict(pl.read_parquet_schema(target))
+            wanted = _wanted(source, list(schema), by)
+            _check_types(source, {alias: schema[name] for name, alias in wanted.items() if alias in KM_INPUT})
+            if data is not None:
+                target = io.BytesIO(data)
+            frame = pl.read_parquet(target, columns=list(wanted)).rename(wanted)
             frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns if c not in ("AVAL", "CNSR"))
-            if any(frame.schema[c] == pl.String for c in ("AVAL", "CNSR")):  # numbers stored as text
+            numbers = frame.select(
+                pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False) for c in ("AVAL", "CNSR")
+            )
+            bad = numbers.select(
+                (pl.col("AVAL").is_null() | ~pl.col("AVAL").is_finite() | (pl.col("AVAL") < 0)
+                 | ~pl.col("CNSR").is_in([0.0, 1.0]).fill_null(False)).any()
+            ).item() or frame.select(pl.col("PARAMCD").is_null().any()).item()  # fmt: skip
+            if bad:
                 _diagnose(source, frame)
-                frame = frame.with_columns(
-                    pl.col(c).cast(pl.String).str.strip_chars().cast(pl.Float64) for c in ("AVAL", "CNSR")
-                )
+            frame = frame.with_columns(numbers)
         else:
             if data is not None:
+                data = data.removeprefix(b"\xef\xbb\xbf")
                 if not data.strip():
                     _fail(source, "the file is empty: expected an ADTTE table with PARAMCD, AVAL and CNSR")
                 data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
@@ -155,13 +179,18 @@ def read_adtte(source: str, by: str | None = None) -> pl.DataFrame:
                 reader = pl.scan_csv(target, schema_overrides=overrides, infer_schema=False)
                 frame = reader.select(pl.col(name).alias(alias) for name, alias in wanted.items()).collect()
                 clean = not frame.select(
-                    (pl.col("AVAL").is_null() | ~pl.col("AVAL").is_finite() | pl.col("CNSR").is_null()).any()
-                ).item()
+                    (pl.col("AVAL").is_null() | ~pl.col("AVAL").is_finite() | (pl.col("AVAL") < 0)
+                     | ~pl.col("CNSR").is_in([0.0, 1.0]).fill_null(False) | pl.col("PARAMCD").is_null()).any()
+                ).item()  # fmt: skip
             except pl.exceptions.ComputeError:
                 clean = False
-            if not clean:  # read as text to name the lines (and accept numbers written with spaces)
-                text = pl.read_csv(io.BytesIO(data) if data is not None else source, columns=list(wanted),
-                                   infer_schema=False).rename(wanted)  # fmt: skip
+            if not clean:  # name the lines: short records first, then every bad cell
+                raw = data if data is not None else read_source(source)
+                short = short_record_lines(raw, len(header))
+                if short:
+                    raise InputError(source, [Issue(int(line), None, None, f"fewer fields than the {len(header)} "
+                                                    "of the header") for line in short])  # fmt: skip
+                text = pl.read_csv(io.BytesIO(raw), columns=list(wanted), infer_schema=False).rename(wanted)
                 _diagnose(source, text)
                 frame = text.with_columns(
                     pl.col(c).str.strip_chars().cast(pl.Float64, strict=False) for c in ("AVAL", "CNSR")
@@ -172,6 +201,9 @@ def read_adtte(source: str, by: str | None = None) -> pl.DataFrame:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         _fail(source, f"not a readable table ({message})")
     return frame
+
+
+_NEEDS = {"PARAMCD": "text (the parameter code)", "AVAL": "a number of days >= 0", "CNSR": "0 (event) or 1 (censored)"}
 
 
 def parse_landmarks(text: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
@@ -194,7 +226,7 @@ def km_table(summary: pl.DataFrame, title: str = "Kaplan-Meier summary") -> Tabl
     """One row per parameter: N, events, censored, median (95% CI) in days, landmark estimates."""
     from rich.table import Table
 
-    from rich.markup import escape
+    from cart19.text import shown
 
     grouped = "group" in summary.columns
     table = Table(title=title, header_style="bold")
@@ -209,8 +241,8 @@ def km_table(summary: pl.DataFrame, title: str = "Kaplan-Meier summary") -> Tabl
     for _, rows in summary.group_by(["group", "PARAMCD"] if grouped else ["PARAMCD"], maintain_order=True):
         first = rows.row(0, named=True)
         median = f"{_fmt(first['median'])} ({_fmt(first['median_lower'])}, {_fmt(first['median_upper'])})"
-        cells = [escape(str(first["group"]))] if grouped else []
-        cells += [str(first["PARAMCD"]), str(first["N"]), str(first["events"]), str(first["censored"]), median]
+        cells = [shown(first["group"])] if grouped else []
+        cells += [shown(first["PARAMCD"]), str(first["N"]), str(first["events"]), str(first["censored"]), median]
         by_month = {r["time_months"]: r for r in rows.iter_rows(named=True)}
         for months in landmarks:
             r = by_month.get(months)

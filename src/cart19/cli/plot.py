@@ -20,7 +20,6 @@ from cart19.cli.common import (
     InputArg,
     QuietOpt,
     SubjectsCheckOpt,
-    atomic_write,
     command,
     parse_cutoff,
 )
@@ -39,7 +38,12 @@ NR/PD/NE). Markers: each response assessment (dot in the result's colour; hollow
 therapy or a salvage HSCT), relapse by site, HSCT, new therapy, death by cause, and the onset of
 each DLT (from the DLT review). The DLT window (day 0 to 28 by default) is shaded.
 
-Example:  cart19 plot swimmer examples/events.csv -o swimmer.png
+A page holds about 60 readable lanes: the 60 subjects with the longest follow-up are drawn
+(--max-lanes to change; 0 draws every lane), and the title and a warning say so.
+
+Examples:
+  cart19 plot swimmer examples/events.csv -o swimmer.png
+  cart19 plot swimmer trial.csv -o swimmer.pdf --max-lanes 120
 """
 
 KM_HELP = """Draw Kaplan-Meier curves of the time-to-event parameters derived from the events (the
@@ -78,7 +82,9 @@ def write_figure(figure: Any, output: Path) -> None:
         data = save_figure(figure, output)
     finally:
         pyplot().close(figure)
-    atomic_write(output, lambda tmp: tmp.write_bytes(data))
+    from cart19.io.write import write_bytes
+
+    write_bytes(output, data)
 
 
 def register(app: typer.Typer) -> None:
@@ -99,6 +105,10 @@ def register(app: typer.Typer) -> None:
         time_unit: Annotated[
             str, typer.Option("--time-unit", help="x axis in months (default) or days.", metavar="UNIT")
         ] = "months",
+        max_lanes: Annotated[
+            int, typer.Option("--max-lanes", min=0, help="Lanes to draw, longest follow-up first (0: all).",
+                              metavar="N"),  # fmt: skip
+        ] = 60,
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
         subjects: SubjectsCheckOpt = None,
@@ -119,7 +129,10 @@ def register(app: typer.Typer) -> None:
             data = swimmer_data(inputs.events, inputs.config)
             if data.lanes.height == 0:
                 env.warn("no infused subject: the swimmer plot is empty")
-            write_figure(draw_swimmer(data, time_unit=time_unit), output)
+            if max_lanes and data.lanes.height > max_lanes:
+                env.warn(f"the swimmer plot shows the {max_lanes} of {data.lanes.height} infused subjects with the "
+                         "longest follow-up (--max-lanes to change)")  # fmt: skip
+            write_figure(draw_swimmer(data, time_unit=time_unit, max_lanes=max_lanes or None), output)
         return ExitCode.OK
 
     @plot_app.command("km", help=KM_HELP)

@@ -14,7 +14,6 @@ from cart19.cli.common import (
     InputArg,
     QuietOpt,
     SubjectsCheckOpt,
-    atomic_write,
     command,
     load_inputs,
     parse_cutoff,
@@ -80,6 +79,16 @@ def register(app: typer.Typer) -> None:
             env.warn(late)
             warnings.append(late)
 
+        if as_of_date is not None:
+            from cart19.engine.common import apply_cutoff
+            from cart19.report import as_of_notes
+
+            cut = apply_cutoff(inputs.events, as_of_date)
+            for note in as_of_notes(cut.set_aside, cut.end_dates_cleared, as_of_date):
+                env.warn(note)
+                warnings.append(note)
+            del cut
+
         source = ReportSource(
             name="standard input" if file == "-" else file,
             sha256=inputs.sha256,
@@ -89,5 +98,7 @@ def register(app: typer.Typer) -> None:
         )
         with env.progress("Writing the report"):
             text = build_report(inputs.events, inputs.config, source, generated=generated, title=title)
-        atomic_write(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        from cart19.io.write import write_bytes
+
+        write_bytes(output, text)
         return ExitCode.OK

@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         from cart19.cli.common import atomic_write, frame_bytes, resolve_format
         from cart19.engine.simulate import simulate_blocks, simulate_events
+        from cart19.io.write import open_sink, stream_to_stdout, write_to_stdout
 
         env = Env.current(quiet=quiet)
         chosen = resolve_format(fmt, output, env)
@@ -52,19 +53,15 @@ def register(app: typer.Typer) -> None:
         with env.progress(f"Simulating {subjects:,} subjects"):
             if output is not None:
 
-                def to_file(tmp):  # type: ignore[no-untyped-def]
-                    with open(tmp, "wb") as handle:
+                def to_file(sink):  # type: ignore[no-untyped-def]
+                    with open_sink(sink) as handle:
                         write_blocks(handle)
 
                 atomic_write(output, to_file)
+            elif getattr(env.stdout, "buffer", None) is None:  # a text-only stream (tests)
+                write_to_stdout(frame_bytes(simulate_events(subjects, seed), Format.csv), env.stdout)
             else:
-                env.stdout.flush()
-                stream = getattr(env.stdout, "buffer", None)
-                if stream is None:  # a text-only stream (tests)
-                    env.stdout.write(frame_bytes(simulate_events(subjects, seed), Format.csv).decode())
-                else:
-                    write_blocks(stream)
-                    stream.flush()
+                stream_to_stdout(write_blocks, env.stdout)
         if output is not None and env.stderr_isatty and not quiet:
             print(f"{rows:,} events of {subjects:,} subjects written to {output}", file=env.stderr)
         return 0

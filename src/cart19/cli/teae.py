@@ -163,9 +163,9 @@ def listing_table(listing: pl.DataFrame) -> Table:
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
+    from cart19.text import shown
 
-    return escape(text)
+    return shown(text)
 
 
 def register(app: typer.Typer) -> None:
@@ -227,5 +227,7 @@ def register(app: typer.Typer) -> None:
                     console.print(table)
             else:
                 what = "AE records" if listing else "table cells"
-                console.print(f"{frame.height} {what} written to {output}")
+                from cart19.text import shown
+
+                console.print(f"{frame.height} {what} written to {shown(output)}")
         return 0

@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
                 if not env.stdout_isatty:  # the JSON went down a pipe: say it in words too
                     env.error(f"{exc.source}: {len(exc.errors)} problem(s) found")
                     for issue in exc.errors[:20]:
-                        print(f"{exc.source}: {issue}", file=env.stderr)
+                        env.say(f"{exc.source}: {issue}")
             else:
                 from cart19.cli.common import report_input_error
 
@@ -128,7 +128,9 @@ def _print_summary(env: Env, file: str, summary: dict, n_warnings: int) -> None:
     from rich.table import Table
 
     console = env.console()
-    console.print(f"{file}: valid ({summary['records']} records)")
+    from cart19.text import shown
+
+    console.print(f"{shown(file)}: valid ({summary['records']} records)")
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_row("subjects", str(summary["subjects"]))
     table.add_row("infused subjects", str(summary["infused_subjects"]))

@@ -13,7 +13,6 @@ import hashlib
 import io
 import mmap
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +21,7 @@ import polars as pl
 
 from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
+from cart19.io.integrity import binary_error, fields_add_up, read_source, sep_hint, short_record_lines
 from cart19.io.subjects import Subjects, subject_codes
 from cart19.io.validate import (
     EVERY_COLUMN,
@@ -36,7 +36,6 @@ from cart19.schema import EVENTS_SCHEMA
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"
-_MAX_DIAGNOSES = 1000
 
 
 @dataclass
@@ -56,23 +55,6 @@ def _file_error(source: str, message: str) -> InputError:
     return InputError(source, [Issue(None, None, None, message)])
 
 
-def _read_source_bytes(source: str, stdin: BinaryIO | None) -> bytes:
-    if source == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        return stream.read()
-    path = Path(source)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise _file_error(source, "no such file; check the path") from None
-    except IsADirectoryError:
-        raise _file_error(source, "this is a folder, not an event file") from None
-    except PermissionError:
-        raise _file_error(source, "permission denied: the file cannot be read") from None
-    except OSError as exc:
-        raise _file_error(source, f"the file cannot be read ({exc.strerror or exc})") from None
-
-
 def read_events(source: str | Path, *, stdin: BinaryIO | None = None, with_sha256: bool = False) -> ReadResult:
     """Read, validate and impute an event file (CSV path, Parquet path, or ``-`` for stdin).
 
@@ -85,7 +67,7 @@ def read_events(source: str | Path, *, stdin: BinaryIO | None = None, with_sha25
             events, issues, subjects = streamed
             digest = _file_sha256(source) if with_sha256 else None
             return _finish(source, events, issues, digest, subjects)
-    data = _read_source_bytes(source, stdin)
+    data = read_source(source, stdin)
     is_parquet = source != "-" and Path(source).suffix.lower() in PARQUET_SUFFIXES
     # Parquet on standard input (or under another name) is recognised by its magic bytes.
     if is_parquet or data[:4] == PARQUET_MAGIC:
@@ -127,18 +109,23 @@ def _plain_csv_header(source: str) -> list[str] | None:
     try:
         with open(source, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
             head = view[:65536]
-            if head.startswith(b"\xef\xbb\xbf") or head[:4] == PARQUET_MAGIC or b"\x00" in head:
-                return None
+            if head.startswith(b"\xef\xbb\xbf") or head[:4] == PARQUET_MAGIC or view.find(b"\x00") >= 0:
+                return None  # (a NUL anywhere: the eager path names its line, in bounded memory)
             if view.find(b"\r") >= 0 and re.search(rb"\r(?!\n)", view):  # type: ignore[call-overload]
                 return None  # lone CR line breaks: csv_raw reads these with Python's csv module
             end = view.find(b"\n")
             first = view[:end] if end >= 0 else view[:]
     except (OSError, ValueError):  # no such file, a folder, an empty file ...: the eager path says what
         return None
-    if not first.strip():
+    if not first.strip() or sep_hint(first):
         return None
     header = _header_of(first)
     return header or None
+
+
+def _first_line(source: str) -> bytes:
+    with open(source, "rb") as handle:
+        return handle.readline()
 
 
 def _scan(source: str, coded: dict[str, pl.DataType] | None = None, *, row_index: bool = True) -> pl.LazyFrame:
@@ -217,6 +204,11 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | 
     # error (events-format.md, "Text cells"): the eager path names it
     if _has_invisible(subjects.ids) or _has_invisible(values.str.strip_chars(STRIP_CHARS)):
         return None
+    names, _ = _normalise_header(header, source)
+    unknown = iter(range(len(names)))
+    from_file = [name if name in COLUMNS else f"_unknown_{next(unknown)}" for name in names]
+    if not fields_add_up(source, _first_line(source), coded, from_file, values):
+        return None  # polars fills the fields missing from a short record with nulls: the eager path names it
     rows = coded_rows(coded.select(pl.exclude("^_unknown_.*$")), values, subjects)
     del coded  # the coded table is not needed any more: at 1M subjects it holds ~1.9 GiB
     scanned = scan_coded(rows, subjects)
@@ -288,8 +280,12 @@ def csv_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
         data = data[3:]
     if not data or data.isspace():
         raise _file_error(source, "the file is empty: expected a header row (subject_id,event,date,...)")
-    if b"\x00" in data[:65536]:
-        raise _file_error(source, "this is not a text (CSV) file: it contains binary data (NUL bytes)")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise binary_error(source, data, nul, 0)
+    hint = sep_hint(data[: data.find(b"\n")] if b"\n" in data else data)
+    if hint:
+        raise InputError(source, [Issue(1, None, None, hint)])
     if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         # lone CR line breaks (old Mac exports): polars drops the CR and glues the lines, so
         # Python's csv module (universal newlines) reads these files and numbers their lines
@@ -300,8 +296,8 @@ def csv_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
     except Exception:  # noqa: BLE001 - polars cannot parse it: find out why, line by line
         return _slow_csv_raw(source, data)
     header = _header_of(data)
-    if header is None or len(header) != frame.width:
-        return _slow_csv_raw(source, data)
+    if header is None or len(header) != frame.width or short_record_lines(data, len(header)).len():
+        return _slow_csv_raw(source, data)  # (polars fills the fields missing from a short record with nulls)
     line = _line_numbers(frame, data)
     return _finish_raw(frame, header, source, line)
 
@@ -344,24 +340,19 @@ def _slow_csv_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
     """Parse with Python's csv module, reporting every undecodable line and every record
     whose field count differs from the header's."""
     issues: list[Issue] = []
-    position = 0
-    while len(issues) < _MAX_DIAGNOSES:
-        try:
-            data[position:].decode("utf-8")
-            break
-        except UnicodeDecodeError as exc:
-            start = position + exc.start
-            line = data.count(b"\n", 0, start) + 1
-            bad = data[start : position + exc.end]
-            issues.append(Issue(line, None, bad.hex(" "), f"bytes that are not UTF-8 ({bad!r}); "
-                                "save the file as UTF-8"))  # fmt: skip
-            next_line = data.find(b"\n", start)
-            if next_line < 0:
-                break
-            position = next_line + 1
+    text = data.decode("utf-8", "surrogateescape")  # one pass; undecodable bytes become lone surrogates
+    line, counted, last_line = 1, 0, 0
+    for match in re.finditer("[\udc80-\udcff]+", text):  # every line with bytes that are not UTF-8, once
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        if line == last_line:
+            continue
+        last_line = line
+        bad = match.group().encode("utf-8", "surrogateescape")
+        issues.append(Issue(line, None, bad.hex(" "), f"bytes that are not UTF-8 ({bad!r}); "
+                            "save the file as UTF-8"))  # fmt: skip
     if issues:
         raise InputError(source, issues)
-    text = data.decode("utf-8")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[list[str]] = []
     lines: list[int] = []
@@ -374,12 +365,11 @@ def _slow_csv_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
             if header is None:
                 header = record
                 continue
-            if not record:  # a blank line
+            if not record or (len(record) == 1 and not record[0].strip()):  # a blank line
                 continue
             if len(record) != len(header):
-                if len(issues) < _MAX_DIAGNOSES:
-                    issues.append(Issue(start_line, None, ",".join(record)[:80],
-                                        f"{len(record)} fields where the header has {len(header)}"))  # fmt: skip
+                issues.append(Issue(start_line, None, ",".join(record)[:80],
+                                    f"{len(record)} fields where the header has {len(header)}"))  # fmt: skip
                 continue
             records.append(record)
             lines.append(start_line)
@@ -399,6 +389,20 @@ def _slow_csv_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
     return _finish_raw(frame, header, source, pl.lit(pl.Series(lines, dtype=pl.Int64)))
 
 
+def _check_datetimes(source: str, frame: pl.DataFrame, name: str, dtype: pl.Datetime) -> None:
+    """A Parquet date-time is read as its date only when it is a date: no time zone (its local
+    date would depend on where the file is read, as a CSV date-time would) and midnight."""
+    if dtype.time_zone is not None:
+        raise InputError(source, [Issue(None, name.strip().lower(), None, f"the column holds date-times in the time "
+                                        f"zone {dtype.time_zone}; the format needs dates (YYYY-MM-DD): store the "
+                                        "local dates of the events")])  # fmt: skip
+    timed = frame.select(pl.int_range(pl.len()).filter(pl.col(name).dt.time() != pl.time(0)).first()).item()
+    if timed is not None:
+        value = frame.get_column(name)[timed]
+        raise InputError(source, [Issue(timed + 2, name.strip().lower(), str(value), "a date-time with a time of day; "
+                                        "the format needs dates (YYYY-MM-DD)")])  # fmt: skip
+
+
 def _parquet_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
     """A Parquet file: every column read as text; ``line`` is the row number + 1 (as if the
     rows followed a header line), so messages point at the same record a CSV export would."""
@@ -415,19 +419,22 @@ def _parquet_raw(source: str, data: bytes) -> tuple[pl.DataFrame, list[Issue]]:
             # kept out of the derivations (and reported as unknown): only its name matters
             converted.append(pl.lit(None, pl.String).alias(name))
             continue
-        if dtype == pl.Date or dtype == pl.Datetime:
+        if isinstance(dtype, pl.Datetime):
+            _check_datetimes(source, frame, name, dtype)
+            column = column.dt.strftime("%Y-%m-%d")
+        elif dtype == pl.Date:
             column = column.dt.strftime("%Y-%m-%d")
         elif dtype == pl.Boolean:
             column = pl.when(column).then(pl.lit("Y")).when(~column).then(pl.lit("N"))
         elif dtype.is_float():
             # a grade stored as a float (e.g. 2.0, as pandas writes nullable integers) is 2
-            whole = column.is_finite() & (column == column.floor())
+            whole = column.is_finite() & (column == column.floor()) & (column.abs() < 1e15)  # (else shown as written)
             column = pl.when(whole).then(column.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(
                 column.cast(pl.String)
             )
-        elif dtype.is_nested() or dtype in (pl.Object, pl.Binary):
-            raise _file_error(source, f"column {name!r} holds {dtype} values; the format needs plain text, "
-                                      "numbers or dates")  # fmt: skip
+        elif not (dtype in (pl.String, pl.Null) or dtype.is_integer() or isinstance(dtype, (pl.Categorical, pl.Enum))):
+            raise InputError(source, [Issue(None, normalised, None, f"the column holds {dtype} values; the format "
+                                            "needs text, whole numbers or dates")])  # fmt: skip
         converted.append(column.cast(pl.String).alias(name))
     frame = frame.select(converted)
     return _finish_raw(frame, list(frame.columns), source, pl.int_range(pl.len(), dtype=pl.Int64) + 2)

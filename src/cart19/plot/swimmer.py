@@ -224,8 +224,20 @@ def figure_height(n_lanes: int) -> float:
     return max(4.5, 1.6 + 0.32 * n_lanes)
 
 
-def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | None = None) -> Any:
+#: Lanes a swimmer plot draws by default: more are not readable on a page (and 10,000 lanes
+#: would take gigabytes to draw). The lanes kept are those with the longest follow-up.
+MAX_LANES = 60
+#: Characters of a subject ID shown as a lane label (a longer ID is cut, marked with "…").
+LABEL_CHARS = 24
+
+
+def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | None = None,
+                 max_lanes: int | None = MAX_LANES) -> Any:  # fmt: skip
     """Draw :class:`SwimmerData` and return the matplotlib figure.
+
+    At most ``max_lanes`` lanes are drawn (None: all), those with the longest follow-up; the
+    title then says how many of how many are shown. Subject IDs are labels with their control
+    characters escaped and cut to :data:`LABEL_CHARS` characters.
 
     Artists carry ids for tests and for SVG users: each lane bar ``lane:<subject_id>``, each
     marker collection ``marker:<kind>:<detail>`` (one point per marker), the shaded window
@@ -241,7 +253,13 @@ def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | N
     if time_unit not in ("days", "months"):
         raise ValueError(f"time_unit must be 'days' or 'months', got {time_unit!r}")
     scale = 1.0 if time_unit == "days" else 1.0 / DAYS_PER_MONTH
+    from cart19.text import escape_controls, shorten
+
     lanes, markers = data.lanes, data.markers
+    n_all = lanes.height
+    if max_lanes is not None and n_all > max_lanes:  # lanes are numbered longest follow-up first
+        lanes = lanes.filter(pl.col("lane") < max_lanes)
+        markers = markers.filter(pl.col("lane") < max_lanes)
     n = lanes.height
     fig, ax = plt.subplots(figsize=(11.5, figure_height(n)), layout="constrained")
 
@@ -252,7 +270,7 @@ def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | N
         bars = ax.barh(row["lane"], row["end_day"] * scale, left=0, height=_LANE_HEIGHT,
                        color=to_rgba(RESPONSE_COLOURS[row["response_group"]], _LANE_ALPHA), edgecolor="#555555",
                        linewidth=0.5, zorder=1)  # fmt: skip
-        bars.patches[0].set_gid(f"lane:{row['subject_id']}")
+        bars.patches[0].set_gid(f"lane:{escape_controls(row['subject_id'])}")
     ongoing = lanes.filter(pl.col("outcome") == "ongoing")
     if ongoing.height:
         arrows = ax.scatter((ongoing["end_day"] * scale).to_list(), ongoing["lane"].to_list(), marker=">",
@@ -302,7 +320,8 @@ def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | N
         handles.append(Line2D([], [], ls="", marker=">", color="#555555", label="Alive, follow-up continues"))
 
     ax.set_yticks(lanes["lane"].to_list())
-    ax.set_yticklabels(lanes["subject_id"].to_list(), fontsize=8 if n > 30 else 9)
+    labels = [shorten(escape_controls(subject), LABEL_CHARS) for subject in lanes["subject_id"].to_list()]
+    ax.set_yticklabels(labels, fontsize=8 if n > 30 else 9)
     for label in ax.get_yticklabels():
         label.set_parse_math(False)  # subject IDs are data: never read `$...$` as mathtext
     ax.set_ylim(n - 0.4, -0.8)  # lane 0 (longest follow-up) at the top
@@ -322,10 +341,12 @@ def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | N
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     heading = title or "Swimmer plot: follow-up, best response and key events per infused subject"
+    shown_lanes = f"N = {n} infused" if n == n_all else (
+        f"the {n} of N = {n_all} infused with the longest follow-up shown")
     if data.review_date is not None:
-        heading += f"\n(data as of {data.review_date.isoformat()}; N = {n} infused)"
+        heading += f"\n(data as of {data.review_date.isoformat()}; {shown_lanes})"
     else:
-        heading += f"\n(N = {n} infused)"
+        heading += f"\n({shown_lanes})"
     ax.set_title(heading, fontsize=11, loc="left")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
               borderaxespad=0.0)  # fmt: skip
