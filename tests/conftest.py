@@ -28,7 +28,8 @@ HEADER: tuple[str, ...] = COLUMNS
 
 def csv_text(rows: Iterable[Mapping[str, object] | Sequence[object]], header: Sequence[str] = HEADER) -> str:
     """Rows as CSV text with a header (``None`` -> empty cell; dict keys not in the header
-    are an error, missing keys are empty)."""
+    are an error, missing keys are empty; a list shorter than the default header, written
+    before its last columns were added (``mrd``), ends in empty cells)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -38,6 +39,8 @@ def csv_text(rows: Iterable[Mapping[str, object] | Sequence[object]], header: Se
             if extra:
                 raise KeyError(f"not in the header: {sorted(extra)}")
             row = [row.get(name) for name in header]
+        elif header is HEADER and len(row) < len(header):
+            row = [*row, *[None] * (len(header) - len(row))]
         writer.writerow(["" if cell is None else cell for cell in row])
     return buffer.getvalue()
 

@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
     @command
     def adam(
         file: InputArg,
-        output: FolderOpt,
+        folder: FolderOpt,
         fmt: AdamFormatOpt = AdamFormat.xpt,
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
@@ -123,13 +123,14 @@ def register(app: typer.Typer) -> None:
         from cart19.engine import adam as adam_engine
         from cart19.engine.tte import derive_adtte
         from cart19.io import submission
+        from cart19.io.write import write_bytes
 
         env = Env.current(quiet=quiet)
-        if output.exists() and not output.is_dir():
-            env.error(f"{output} is an existing file, not a folder; nothing was written")
+        if folder.exists() and not folder.is_dir():
+            env.error(f"{folder} is an existing file, not a folder; nothing was written")
             return ExitCode.INVALID
         extension = submission.FORMATS[fmt.value]
-        targets = [output / f"{adam_engine.ADTTE_NAME.lower()}{extension}", output / "define.json"]
+        targets = [folder / f"{adam_engine.ADTTE_NAME.lower()}{extension}", folder / "define.json"]
         protected = [Path(p) for p in (file, config_path) if p is not None and str(p) != "-"]
         clash = [t for t in targets for p in protected if _same_file(t, p)]
         if clash:
@@ -155,19 +156,19 @@ def register(app: typer.Typer) -> None:
             submission.check(frame, meta, fmt.value)
         written = []
         try:
-            output.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
             for frame, meta in datasets:
-                path = output / f"{meta.name.lower()}{submission.FORMATS[fmt.value]}"
+                path = folder / f"{meta.name.lower()}{submission.FORMATS[fmt.value]}"
                 atomic_write(path, lambda tmp, f=frame, m=meta: submission.write_dataset(f, m, fmt.value, tmp,
                                                                                          provenance))  # fmt: skip
                 written.append(path)
-            define = output / "define.json"
+            define = folder / "define.json"
             data = submission.define_bytes(studyid, datasets)
-            atomic_write(define, lambda tmp: tmp.write_bytes(data))
+            write_bytes(define, data)
             written.append(define)
         except OSError as exc:  # the environment's problem: a read-only or full file system, permissions
             done = f" ({', '.join(str(p) for p in written)} written)" if written else "; nothing was written"
-            env.error(f"cannot write into {output}: {exc.strerror or exc}{done}")
+            env.error(f"cannot write into {folder}: {exc.strerror or exc}{done}")
             return ExitCode.INVALID
         for path in written:
             print(path, file=env.stdout)

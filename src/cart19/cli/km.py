@@ -187,7 +187,7 @@ def read_adtte(source: str, by: str | None = None) -> pl.DataFrame:
             if not clean:  # name the lines: short records first, then every bad cell
                 raw = data if data is not None else read_source(source)
                 short = short_record_lines(raw, len(header))
-                if short:
+                if len(short):
                     raise InputError(source, [Issue(int(line), None, None, f"fewer fields than the {len(header)} "
                                                     "of the header") for line in short])  # fmt: skip
                 text = pl.read_csv(io.BytesIO(raw), columns=list(wanted), infer_schema=False).rename(wanted)

@@ -19,7 +19,6 @@ from cart19.cli.common import (
     Env,
     InputArg,
     QuietOpt,
-    atomic_write,
     command,
     load_inputs,
     parse_cutoff,
@@ -115,7 +114,9 @@ def register(app: typer.Typer) -> None:
                 from cart19.tables.docx import render_docx
 
                 data = render_docx(built, page)
-        atomic_write(output, lambda tmp: tmp.write_bytes(data))
+        from cart19.io.write import write_bytes
+
+        write_bytes(output, data)
         if env.stderr_isatty and not quiet:
             print(f"{len(built)} tables written to {output}", file=env.stderr)
         return ExitCode.OK
