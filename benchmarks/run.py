@@ -15,7 +15,8 @@ benchmarks/data/), then runs, each in a fresh process:
 * the same trial as an SDTM folder of XPT files (examples/make_sdtm.py; at 100k subjects by
   default, `--sdtm SIZES`): `cart19 events` and `derive` on it, against pyreadstat's bare read.
 
-It reports wall time (best of --repeat), the ratio to the bare read of the same file, and the
+It reports wall time (the median of --repeat runs, each command run alternately with the bare
+read of the same file, so that both see the same machine), the ratio of the two medians, and the
 peak resident memory of that process (from wait4's rusage). Machines here are shared and noisy:
 read the ratios, not the seconds. cart19's own modules are byte-compiled first, as
 `pip install .` leaves them (an editable install under PYTHONDONTWRITEBYTECODE=1 would compile
@@ -28,12 +29,15 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+#: --only: the commands to time (empty: all)
+ONLY: set[str] = set()
 DATA = ROOT / "benchmarks" / "data"
 PY = sys.executable
 CART19 = [PY, "-m", "cart19"]
@@ -59,9 +63,21 @@ def run_once(argv: list[str], stdout_path: Path | None = None) -> tuple[float, f
     return elapsed, usage.ru_maxrss / 1024
 
 
-def best_of(argv: list[str], repeat: int, stdout_path: Path | None = None) -> tuple[float, float]:
+def median_of(argv: list[str], repeat: int, stdout_path: Path | None = None) -> tuple[float, float]:
+    """(median seconds, highest peak MiB) of ``repeat`` runs of one command."""
     runs = [run_once(argv, stdout_path) for _ in range(repeat)]
-    return min(r[0] for r in runs), max(r[1] for r in runs)
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def paired(argv: list[str], base: list[str], repeat: int, stdout_path: Path | None = None) -> dict:
+    """A command against its baseline, run alternately (baseline, command, baseline, ...) so that
+    both see the same machine: the median of each, their ratio, the command's highest peak."""
+    runs, bases = [], []
+    for _ in range(repeat):
+        bases.append(run_once(base)[0])
+        runs.append(run_once(argv, stdout_path))
+    seconds, base_s = statistics.median(r[0] for r in runs), statistics.median(bases)
+    return dict(seconds=seconds, base=base_s, ratio=seconds / base_s, peak_mib=max(r[1] for r in runs))
 
 
 def ensure_data(subjects: int, seed: int) -> Path:
@@ -114,11 +130,11 @@ def bench_fixed(repeat: int) -> dict[str, float]:
     adtte = DATA / "adtte-example.csv"
     fixed = {}
     for name, argv, out in _commands(example, adtte):
-        fixed[name] = best_of(argv, max(repeat, 3), out)[0]
-    fixed["km (on derive's output)"] = best_of([*CART19, "km", str(adtte), "--format", "csv"], max(repeat, 3))[0]
+        fixed[name] = median_of(argv, max(repeat, 3), out)[0]
+    fixed["km (on derive's output)"] = median_of([*CART19, "km", str(adtte), "--format", "csv"], max(repeat, 3))[0]
     for name, argv, out in _by_commands(example, ROOT / "examples" / "subjects.csv", DATA / "adtte-by-example.csv"):
-        fixed[name] = best_of(argv, max(repeat, 3), out)[0]
-    fixed["polars read_csv (baseline)"] = best_of([PY, "-c", _read_code(example)], max(repeat, 3))[0]
+        fixed[name] = median_of(argv, max(repeat, 3), out)[0]
+    fixed["polars read_csv (baseline)"] = median_of([PY, "-c", _read_code(example)], max(repeat, 3))[0]
     return fixed
 
 
@@ -151,25 +167,20 @@ def bench_size(subjects: int, repeat: int, seed: int) -> list[dict]:
     path = ensure_data(subjects, seed)
     rows = count_rows(path)
     adtte = DATA / f"adtte-{subjects}-{seed}.csv"
-    base_s, base_mb = best_of([PY, "-c", _read_code(path)], repeat)
+    base = [PY, "-c", _read_code(path)]
+    base_s, base_mb = median_of(base, repeat)
     results = [dict(subjects=subjects, rows=rows, command="polars read_csv (baseline)", seconds=base_s,
                     ratio=1.0, peak_mib=base_mb)]  # fmt: skip
-    for name, argv, out in _commands(path, adtte):
-        seconds, peak = best_of(argv, repeat, out)
-        results.append(dict(subjects=subjects, rows=rows, command=name, seconds=seconds,
-                            ratio=seconds / base_s, peak_mib=peak))  # fmt: skip
-        print(f"  {subjects:>9,} {name:<10} {seconds:8.2f}s  {seconds / base_s:5.2f}x  {peak:8.0f} MiB",
-              file=sys.stderr, flush=True)  # fmt: skip
-    seconds, peak = best_of([*CART19, "km", str(adtte), "--format", "csv"], repeat)
-    results.append(dict(subjects=subjects, rows=rows, command="km (on derive's output)", seconds=seconds,
-                        ratio=seconds / base_s, peak_mib=peak))  # fmt: skip
     adtte_by = DATA / f"adtte-by-{subjects}-{seed}.csv"
-    for name, argv, out in _by_commands(path, ensure_subjects(path), adtte_by):
-        seconds, peak = best_of(argv, repeat, out)
-        results.append(dict(subjects=subjects, rows=rows, command=name, seconds=seconds,
-                            ratio=seconds / base_s, peak_mib=peak))  # fmt: skip
-        print(f"  {subjects:>9,} {name:<10} {seconds:8.2f}s  {seconds / base_s:5.2f}x  {peak:8.0f} MiB",
-              file=sys.stderr, flush=True)  # fmt: skip
+    commands = [*_commands(path, adtte), ("km (on derive's output)", [*CART19, "km", str(adtte), "--format", "csv"], None),
+                *_by_commands(path, ensure_subjects(path), adtte_by)]  # fmt: skip
+    for name, argv, out in commands:
+        if ONLY and name not in ONLY and out is None:  # (a command whose output feeds another always runs)
+            continue
+        cell = paired(argv, base, repeat, out)
+        results.append(dict(subjects=subjects, rows=rows, command=name, **cell))
+        print(f"  {subjects:>9,} {name:<24} {cell['seconds']:8.2f}s  {cell['ratio']:5.2f}x (bare read "
+              f"{cell['base']:.2f}s)  {cell['peak_mib']:8.0f} MiB", file=sys.stderr, flush=True)  # fmt: skip
     return results
 
 
@@ -188,12 +199,12 @@ def bench_sdtm(subjects: int, repeat: int, seed: int) -> list[dict]:
     folder = ensure_sdtm(subjects, seed)
     rows = count_rows(ensure_data(subjects, seed))
     code = f"import glob, pyreadstat; [pyreadstat.read_xport(f, output_format='polars') for f in glob.glob({str(folder / '*.xpt')!r})]"
-    base_s, base_mb = best_of([PY, "-c", code], repeat)
+    base_s, base_mb = median_of([PY, "-c", code], repeat)
     results = [dict(subjects=subjects, rows=rows, command="pyreadstat read_xport of the SDTM folder (baseline)",
                     seconds=base_s, ratio=1.0, peak_mib=base_mb)]  # fmt: skip
     for name, argv in [("events (SDTM XPT folder)", [*CART19, "events", str(folder), "--format", "csv", "--quiet"]),
                        ("derive (SDTM XPT folder)", [*CART19, "derive", str(folder), "--format", "csv", "--quiet"])]:  # fmt: skip
-        seconds, peak = best_of(argv, repeat)
+        seconds, peak = median_of(argv, repeat)
         results.append(dict(subjects=subjects, rows=rows, command=name, seconds=seconds, ratio=seconds / base_s,
                             peak_mib=peak))  # fmt: skip
         print(f"  {subjects:>9,} {name:<10} {seconds:8.2f}s  {seconds / base_s:5.2f}x  {peak:8.0f} MiB",
@@ -202,13 +213,13 @@ def bench_sdtm(subjects: int, repeat: int, seed: int) -> list[dict]:
 
 
 def bench_startup(repeat: int) -> list[dict]:
-    base, _ = best_of([PY, "-c", "pass"], repeat)
+    base, _ = median_of([PY, "-c", "pass"], repeat)
     rows = [dict(command="python -c pass", seconds=base, ratio=1.0)]
     for label, argv in [
         ("cart19 --help", [*CART19, "--help"]),
         ("cart19 derive examples/events.csv", [*CART19, "derive", "examples/events.csv", "--format", "csv"]),
     ]:
-        seconds, _ = best_of(argv, repeat)
+        seconds, _ = median_of(argv, repeat)
         rows.append(dict(command=label, seconds=seconds, ratio=seconds / base))
     return rows
 
@@ -280,7 +291,7 @@ def markdown(sizes: list[dict], startup: list[dict], repeat: int, fixed: dict[st
         "",
         f"Machine: {machine()}.",
         f"Run: `python {' '.join(sys.argv)}` on {time.strftime('%Y-%m-%d')} at commit {_commit()}, "
-        f"best of {repeat} per cell, each command "
+        f"median of {repeat} runs per cell, each command alternating with the bare read, "
         "in a fresh process (start-up included). Ratio = time / polars' bare `read_csv` of the same file "
         "in a fresh process (the SDTM rows: to pyreadstat's bare read of the folder's XPT files). Peak = the process's maximum resident memory. cart19's modules byte-compiled "
         "first, as `pip install .` leaves them.",
@@ -321,7 +332,10 @@ def markdown(sizes: list[dict], startup: list[dict], repeat: int, fixed: dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subjects", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each command, alternating with the bare read")
+    parser.add_argument("--only", nargs="+", default=[], metavar="COMMAND",
+                        help="time only these commands (names as in the table, e.g. derive 'km --by'); no start-up, "
+                        "fixed-cost or SDTM rows")
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--markdown", type=Path, help="write the results table here")
     parser.add_argument("--clean", action="store_true", help="delete the generated data afterwards")
@@ -332,15 +346,16 @@ def main() -> None:
     # `pip install .` byte-compiles the package; an editable install under PYTHONDONTWRITEBYTECODE=1
     # (set on these machines) would compile cart19's modules from source at every start (~40 ms)
     subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "src" / "cart19")], check=True, stdout=subprocess.DEVNULL)
-    fixed = bench_fixed(args.repeat)
+    ONLY.update(args.only)
+    fixed = None if ONLY else bench_fixed(args.repeat)
     sizes = []
     for n in args.subjects:
         print(f"{n:,} subjects", file=sys.stderr, flush=True)
         sizes.extend(bench_size(n, args.repeat, args.seed))
-    for n in args.sdtm:
+    for n in [] if ONLY else args.sdtm:
         print(f"{n:,} subjects as SDTM", file=sys.stderr, flush=True)
         sizes.extend(bench_sdtm(n, args.repeat, args.seed))
-    startup = bench_startup(max(args.repeat, 5))
+    startup = [] if ONLY else bench_startup(max(args.repeat, 5))
     text = markdown(sizes, startup, args.repeat, fixed)
     print(text)
     if args.markdown:
