@@ -24,12 +24,26 @@ from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = "examples/events.csv"
+SUBJECTS = "examples/subjects.csv"
+#: The tables without a subject file (no demography table), in order.
 TITLES = [
-    "Table 1. Overview of treatment-emergent adverse events",
-    "Table 2. Treatment-emergent adverse events by system organ class, preferred term and maximum grade",
-    "Table 3. Dose-limiting toxicities (DLT window day 0 to day 28)",
-    "Table 4. Dose-limiting toxicities by DLT rule and preferred term",
-    "Table 5. Time-to-event endpoints: Kaplan-Meier summary",
+    "Table 1. Subject disposition",
+    "Table 2. Overview of treatment-emergent adverse events",
+    "Table 3. Treatment-emergent adverse events by system organ class, preferred term and maximum grade",
+    "Table 4. CAR-T safety profile: syndromes of special interest",
+    "Table 5. CAR-T safety profile: treatment-emergent adverse events by period after the infusion",
+    "Table 6. CAR-T safety profile: deaths of infused subjects",
+    "Table 7. Dose-limiting toxicities (DLT window day 0 to day 28)",
+    "Table 8. Dose-limiting toxicities by DLT rule and preferred term",
+    "Table 9. Best overall response: response rates",
+    "Table 10. Time-to-event endpoints: Kaplan-Meier summary",
+    "Table 11. Cumulative incidence of relapse and non-relapse mortality",
+]
+#: With --subjects: the demography table second, the others one number later.
+EXAMPLE_TITLES = [
+    TITLES[0],
+    "Table 2. Demography and baseline characteristics",
+    *[f"Table {i + 2}.{title.split('.', 1)[1]}" for i, title in enumerate(TITLES[1:], start=1)],
 ]
 READERS = {"rtf": read_rtf, "docx": read_docx}
 
@@ -94,14 +108,19 @@ SMALL = [
 ]
 
 
-def _small_tables(write_csv) -> list[StudyTable]:
+def _small_tables(write_csv, **options) -> list[StudyTable]:
     events = read_events(write_csv(SMALL)).events
-    return study_tables(events, Config())
+    return study_tables(events, Config(), **options)
+
+
+def _titled(tables, start: str):
+    """The table whose title starts with ``start``."""
+    return next(t for t in tables if t.title.startswith(start))
 
 
 def test_teae_overview_of_three_infused_subjects(write_csv):
     """N = 3 (D is not infused). A: max grade 3, serious, related; B: max grade 1; C: none."""
-    overview = _small_tables(write_csv)[0]
+    overview = _titled(_small_tables(write_csv), "Overview")
     rows = dict(zip(overview.frame.to_series(0), overview.frame.to_series(1), strict=True))
     assert overview.headers[1] == "CAR-T\n(N = 3)\nn (%)"
     assert rows == {
@@ -120,7 +139,7 @@ def test_teae_overview_of_three_infused_subjects(write_csv):
 
 
 def test_soc_pt_table_puts_each_term_under_its_class_most_frequent_class_first(write_csv):
-    table = _small_tables(write_csv)[1]
+    table = _titled(_small_tables(write_csv), "Treatment-emergent adverse events by system")
     assert table.frame.rows() == [
         # label, any, grade 1..5, grade >= 3
         ("Subjects with any TEAE", "2 (66.7)", "1 (33.3)", "0", "1 (33.3)", "0", "0", "1 (33.3)"),
@@ -143,7 +162,7 @@ def test_a_trial_without_dlt_or_infusion_still_gives_every_table(write_csv):
     events = read_events(write_csv([["D", "enrolled", "2024-01-10", "", "", "", "", "", "", ""]])).events
     tables = study_tables(events, Config())
     assert [t.label for t in tables] == TITLES
-    assert tables[3].frame.row(0) == ("Subjects with a DLT", "0")
+    assert _titled(tables, "Dose-limiting toxicities by").frame.row(0) == ("Subjects with a DLT", "0")
     page = PageInfo("S", dt.date(2024, 1, 10))
     assert [t.title for t in read_rtf(render_rtf(tables, page))] == TITLES
 
@@ -159,7 +178,7 @@ def example_files(tmp_path_factory, request) -> dict[str, bytes]:
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)
         for fmt in ("rtf", "docx"):
-            result = run_cli("tables", EXAMPLE, "-o", folder / f"tables.{fmt}")
+            result = run_cli("tables", EXAMPLE, "--subjects", SUBJECTS, "-o", folder / f"tables.{fmt}")
             assert result.exit_code == 0, result.stderr
             out[fmt] = (folder / f"tables.{fmt}").read_bytes()
     return out
@@ -167,7 +186,8 @@ def example_files(tmp_path_factory, request) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("fmt", ["rtf", "docx"])
 def test_regenerating_the_committed_example_gives_the_same_bytes(example_files, fmt):
-    """If this fails after a deliberate change: cart19 tables examples/events.csv -o examples/tables.FMT"""
+    """If this fails after a deliberate change:
+    cart19 tables examples/events.csv --subjects examples/subjects.csv -o examples/tables.FMT"""
     assert example_files[fmt] == (ROOT / "examples" / f"tables.{fmt}").read_bytes()
 
 
@@ -179,8 +199,8 @@ def test_example_tables_read_back_with_the_hand_worked_figures(example_files, fm
     281 days (14 -> 13/14 at 22, censored 46, x11/12 at 119, x10/11, x9/10, x8/9, x7/8, x6/7 at
     281 = 0.464), 0.851 at 6 months (182.6 days)."""
     tables = READERS[fmt](example_files[fmt])
-    assert [t.title for t in tables] == TITLES
-    overview, soc_pt, dlt, by_rule, tte = tables
+    assert [t.title for t in tables] == EXAMPLE_TITLES
+    _, _, overview, soc_pt, _, _, _, dlt, by_rule, _, tte, _ = tables
     assert overview.rows[0][1] == "CAR-T\n(N = 14)\nn (%)"
     assert overview.cell("Subjects with any TEAE") == "14 (100.0)"
     assert overview.cell("Subjects with a TEAE of grade \u2265 3") == "13 (92.9)"
@@ -235,7 +255,7 @@ def test_page_header_names_the_study_and_the_data_date_with_page_x_of_y(example_
     rtf = example_files["rtf"].decode("ascii")
     assert "Data as of 2025-10-26 (latest record; no cutoff given)" in rtf
     assert "\\fldinst PAGE" in rtf and "\\fldinst NUMPAGES" in rtf
-    assert rtf.count("\\page") >= len(TITLES) - 1  # a new page for each table
+    assert rtf.count("\\page") >= len(EXAMPLE_TITLES) - 1  # a new page for each table
 
 
 # --------------------------------------------------------------------------- the command
@@ -251,7 +271,7 @@ def test_a_cutoff_is_in_the_header_and_sets_later_records_aside(tmp_path):
     header = docx.Document(str(out)).sections[0].header.paragraphs[0].text
     assert header == "Study X  |  Data cutoff: 2024-01-31"
     # infused by 2024-01-31: 001-008 (examples/README.md)
-    assert document_header[0].rows[0][1] == "CAR-T\n(N = 8)\nn (%)"
+    assert document_header[1].rows[0][1] == "CAR-T\n(N = 8)\nn (%)"
 
 
 @pytest.mark.parametrize(
@@ -289,7 +309,7 @@ def test_hostile_terms_come_back_as_written(write_csv, tmp_path, fmt):
     ]
     out = tmp_path / f"t.{fmt}"
     assert run_cli("tables", write_csv(rows), "-o", out, "-q").exit_code == 0
-    soc_pt = READERS[fmt](out.read_bytes())[1]
+    soc_pt = READERS[fmt](out.read_bytes())[2]
     assert [row[0] for row in soc_pt.rows[1:]] == ["Subjects with any TEAE", "Skin } disorders {", term]
 
 
