@@ -331,3 +331,154 @@ def test_any_text_is_escaped_to_ascii_rtf_and_reads_back_as_written(text):
     escaped = rtf_escape(text)
     assert escaped.isascii()
     assert rtf_text(escaped) == text
+
+
+# --------------------------------------------------------------------------- the tables added for issue 16
+
+
+def test_disposition_of_the_small_trial_counts_every_subject_of_the_file(write_csv):
+    """Enrolled 4 (A-D); none lymphodepleted (no such record); infused 3 (A, B, C); DLT-evaluable 3
+    (each has a contact after day 28: A d60, B d60, C d46); no assessment: none efficacy-evaluable."""
+    table = _small_tables(write_csv)[0]
+    assert table.title == "Subject disposition" and table.headers[1] == "Enrolled\n(N = 4)\nn (%)"
+    assert table.frame.rows() == [
+        ("Enrolled (any record)", "4 (100.0)"),
+        ("Lymphodepleted", "0"),
+        ("Infused with CAR-T (safety set)", "3 (75.0)"),
+        ("DLT-evaluable", "3 (75.0)"),
+        ("Efficacy-evaluable", "0"),
+        ("Withdrawn", "0"),
+        ("Died", "0"),
+    ]
+
+
+def test_safety_profile_of_the_small_trial(write_csv):
+    """CRS: A grade 3 from d2 to d4 (first episode 3 days), B grade 1 from d1 to d2 (2 days): onset
+    median 1.5 (1-2), duration 2.5 (2-3). Period day 0-28: A and B; A's CRS is grade 3 and serious.
+    Nobody died."""
+    tables = _small_tables(write_csv)
+    syndromes = _titled(tables, "CAR-T safety profile: syndromes")
+    assert syndromes.frame.row(0) == ("CRS", "2 (66.7)", "1 (33.3)", "1.5 (1\u20132)", "2.5 (2\u20133)", "0")
+    assert syndromes.frame.row(1) == ("ICANS", "0", "0", "NE", "NE", "0")
+    assert syndromes.frame.get_column("Syndrome").to_list() == ["CRS", "ICANS", "aGVHD", "cGVHD", "infection",
+                                                                 "cytopenia"]  # fmt: skip
+    periods = _titled(tables, "CAR-T safety profile: treatment-emergent")
+    assert periods.frame.rows() == [
+        ("Day 0 to day 28", "2 (66.7)", "1 (33.3)", "1 (33.3)"),
+        ("Day 29 to day 90", "0", "0", "0"),
+        ("Day 91 to day 365", "0", "0", "0"),
+        ("Day 366 to day 730", "0", "0", "0"),
+    ]
+    deaths = _titled(tables, "CAR-T safety profile: deaths")
+    assert deaths.headers[1:] == ["By day 28\nn (%)", "By day 100\nn (%)", "By day 730\n(OS window)\nn (%)"]
+    assert deaths.frame.get_column("Cause of death").to_list() == [
+        "All causes", "Disease", "Toxicity", "Other", "Unknown", "Non-relapse deaths"]  # fmt: skip
+    assert deaths.frame.row(5) == ("Non-relapse deaths", "", "0", "")  # counted by safety.nrm_day = 100 only
+
+
+def test_response_rates_of_a_trial_without_assessments_are_zero_with_exact_upper_limits(write_csv):
+    """0 of 3 infused: exact upper limit 1 - 0.025^(1/3) = 0.7076; 0 of 4 enrolled: 1 - 0.025^(1/4) = 0.6024."""
+    table = _titled(_small_tables(write_csv), "Best overall response")
+    assert table.headers == ["", "Infused\n(N = 3)\nn (%)", "Infused\n\n95% CI", "Enrolled\n(N = 4)\nn (%)",
+                             "Enrolled\n\n95% CI"]  # fmt: skip
+    assert table.frame.row(0) == ("Complete remission (CR)", "0", "(0.0, 70.8)", "0", "(0.0, 60.2)")
+    assert table.frame.height == 5
+
+
+def test_demography_counts_each_value_among_the_infused(write_csv):
+    """Infused A, B, C. cohort: A DL1, B DL2, C not in the file -> (missing); D (DL1) is not infused.
+    sex: A F, B empty -> (missing), C (missing)."""
+    covariates = pl.DataFrame({"subject_id": ["A", "B", "D", "E"], "cohort": ["DL1", "DL2", "DL1", "DL2"],
+                               "sex": ["F", None, "M", "M"]})  # fmt: skip
+    tables = _small_tables(write_csv, covariates=covariates)
+    assert [t.title for t in tables[:3]] == ["Subject disposition", "Demography and baseline characteristics",
+                                             "Overview of treatment-emergent adverse events"]  # fmt: skip
+    demography = tables[1]
+    assert demography.headers[1] == "CAR-T\n(N = 3)\nn (%)"
+    assert demography.frame.rows() == [
+        ("cohort", ""), ("(missing)", "1 (33.3)"), ("DL1", "1 (33.3)"), ("DL2", "1 (33.3)"),
+        ("sex", ""), ("(missing)", "2 (66.7)"), ("F", "1 (33.3)"),
+    ]  # fmt: skip
+    assert demography.levels == [0, 1, 1, 1, 0, 1, 1]
+    assert "Demography" not in " ".join(t.title for t in _small_tables(write_csv))  # no subject file: no table
+
+
+def test_dlt_review_by_cohort_has_a_column_per_group_then_the_total():
+    """examples/subjects.csv: DL1 001-005 (DLTs 004, 005), DL2 006-010 (DLT 008), DL3 011-015 (013 not
+    infused, 014 not evaluable). Exact CIs as R binom.test: 2/5 (0.0527, 0.8534), 1/5 (0.0051, 0.7164),
+    0/3 (0, 0.7076)."""
+    from cart19.io.subjects_file import read_subjects, subject_groups
+
+    events = read_events(ROOT / EXAMPLE).events
+    groups = subject_groups(read_subjects(ROOT / SUBJECTS), "cohort")
+    table = _titled(study_tables(events, Config(), groups=groups, by="cohort"), "Dose-limiting toxicities (")
+    assert table.headers[1:] == ["DL1\n(N = 5)", "DL2\n(N = 5)", "DL3\n(N = 4)", "Total\n(N = 14)"]
+    rows = {row[0]: row[1:] for row in table.frame.rows()}
+    assert rows["DLT-evaluable subjects"] == ("5 (100.0)", "5 (100.0)", "3 (75.0)", "13 (92.9)")
+    assert rows["With a DLT"] == ("2 (40.0)", "1 (20.0)", "0", "3 (23.1)")
+    assert rows["Not evaluable"] == ("0", "0", "1 (25.0)", "1 (7.1)")
+    assert rows["DLT rate, % (95% CI)"] == ("40.0 (5.3, 85.3)", "20.0 (0.5, 71.6)", "0.0 (0.0, 70.8)", "23.1 (5.0, 53.8)")
+    assert "Columns: the groups of cohort" in " ".join(table.footnotes)
+
+
+@pytest.mark.parametrize("fmt", ["rtf", "docx"])
+def test_example_added_tables_read_back_with_the_hand_worked_figures(example_files, fmt):
+    """examples/README.md and examples/subjects.csv, worked by hand:
+    disposition: 15 enrolled, all lymphodepleted, 14 infused, 13 DLT-evaluable (not 014), 13
+    efficacy-evaluable (not 014: no assessment), 1 withdrawn (015), 7 died (003, 005-008, 012, 014).
+    Demography among the 14 infused (013 is DL3, Y, 18-39): cohort 5/5/4; prior HSCT N 8, Y 6.
+    Deaths: 014 (disease, d21) by day 28 and 100; 7 in the window, 4 of disease (003, 008, 012, 014);
+    no non-relapse death by day 100 (014's disease death counts as a relapse).
+    Rates: README's table. CIR (7 in remission; 43 C, 91 NRM, 125 R, 181 R, 545 C, 703 C, 703 C):
+    NRM 1/6 at 91; CIR 5/6 * 1/5 + 4/6 * 1/4 = 1/3 by 181, so 33.3 and 16.7 at 6 and 12 months; NE at
+    24 months (730.5 days > 703, the largest time). OS reverse KM: 13/14 at risk after 22; the
+    censorings 46 (12/13), then 119-281 leave 6 at risk; 301 (x5/6 = 0.769), 421 (x4/5 = 0.615), 601
+    (x3/4 = 0.462 < 0.5): median follow-up 601 days = 19.7 months."""
+    tables = {t.title.split(". ", 1)[1]: t for t in READERS[fmt](example_files[fmt])}
+    disposition = tables["Subject disposition"]
+    assert [row[1] for row in disposition.rows[1:]] == [
+        "15 (100.0)", "15 (100.0)", "14 (93.3)", "13 (86.7)", "13 (86.7)", "1 (6.7)", "7 (46.7)"]  # fmt: skip
+    assert disposition.footnotes[0].startswith("Population: enrolled subjects")
+    demography = tables["Demography and baseline characteristics"]
+    assert demography.rows[1:5] == [["cohort", ""], ["DL1", "5 (35.7)"], ["DL2", "5 (35.7)"], ["DL3", "4 (28.6)"]]
+    assert demography.rows[9:12] == [["prior_hsct", ""], ["N", "8 (57.1)"], ["Y", "6 (42.9)"]]
+    syndromes = tables["CAR-T safety profile: syndromes of special interest"]
+    assert syndromes.cell("CRS") == "12 (85.7)"  # README: Cytokine release syndrome 12 (85.7%)
+    assert syndromes.cell("aGVHD") == "3 (21.4)"  # 002, 008, 010
+    deaths = tables["CAR-T safety profile: deaths of infused subjects"]
+    assert deaths.rows[1][1:] == ["1 (7.1)", "1 (7.1)", "7 (50.0)"]
+    assert deaths.cell("Disease", 3) == "4 (28.6)"
+    assert deaths.cell("Non-relapse deaths", 2) == "0"
+    rates = tables["Best overall response: response rates"]
+    assert rates.rows[1] == ["Complete remission (CR)", "6 (42.9)", "(17.7, 71.1)", "6 (40.0)", "(16.3, 67.7)"]
+    assert rates.rows[3] == ["Overall remission (CR/CRh/CRi)", "7 (50.0)", "(23.0, 77.0)", "7 (46.7)", "(21.3, 73.4)"]
+    assert rates.rows[4][1:] == ["9 (64.3)", "(35.1, 87.2)", "9 (60.0)", "(32.3, 83.7)"]
+    assert rates.rows[5][1:] == ["6 (42.9)", "(17.7, 71.1)", "6 (40.0)", "(16.3, 67.7)"]
+    cir = tables["Cumulative incidence of relapse and non-relapse mortality"]
+    assert cir.rows[0][1:] == ["Events\nn (%)", "At 6 months\n% (95% CI)", "At 12 months\n% (95% CI)",
+                               "At 24 months\n% (95% CI)"]  # fmt: skip
+    relapse, nrm = cir.rows[1], cir.rows[2]
+    assert relapse[1] == "2 (28.6)" and relapse[2].startswith("33.3 (") and relapse[4] == "NE"
+    assert nrm[1] == "1 (14.3)" and nrm[3].startswith("16.7 (") and nrm[4] == "NE"
+    assert cir.footnotes[0] == ("Population: subjects in remission (remission) as a response to the infusion, from "
+                                "the first remission (N = 7; cuminc.origin).")  # fmt: skip
+    tte = tables["Time-to-event endpoints: Kaplan-Meier summary"]
+    followup = next(line for line in tte.footnotes if line.startswith("Median follow-up"))
+    assert ": 19.7 months (" in followup and ", 601 days (" in followup
+
+
+def test_subjects_and_by_on_the_command_line(write_csv, tmp_path):
+    """--subjects adds the demography table; --by splits the DLT review (A, C in DL1; B in DL2); a
+    --by column the subject file lacks is a usage error naming it, nothing written."""
+    subjects = write_csv([["A", "DL1"], ["B", "DL2"], ["C", "DL1"]], name="subjects.csv", header=["subject_id", "cohort"])
+    out = tmp_path / "t.docx"
+    result = run_cli("tables", write_csv(SMALL), "--subjects", subjects, "--by", "cohort", "-o", out, "-q")
+    assert result.exit_code == 0, result.stderr
+    tables = read_docx(out.read_bytes())
+    assert tables[1].title == "Table 2. Demography and baseline characteristics"
+    assert tables[1].rows[1:] == [["cohort", ""], ["DL1", "2 (66.7)"], ["DL2", "1 (33.3)"]]
+    dlt = next(t for t in tables if t.title.endswith("(DLT window day 0 to day 28)"))
+    assert dlt.rows[0] == ["", "DL1\n(N = 2)", "DL2\n(N = 1)", "Total\n(N = 3)"]
+    bad = tmp_path / "bad.docx"
+    result = run_cli("tables", write_csv(SMALL), "--subjects", subjects, "--by", "arm", "-o", bad)
+    assert result.exit_code == 2 and not bad.exists() and "arm" in result.stderr
