@@ -460,8 +460,8 @@ def test_example_added_tables_read_back_with_the_hand_worked_figures(example_fil
     relapse, nrm = cir.rows[1], cir.rows[2]
     assert relapse[1] == "2 (28.6)" and relapse[2].startswith("33.3 (") and relapse[4] == "NE"
     assert nrm[1] == "1 (14.3)" and nrm[3].startswith("16.7 (") and nrm[4] == "NE"
-    assert cir.footnotes[0] == ("Population: subjects in remission (remission) as a response to the infusion, from "
-                                "the first remission (N = 7; cuminc.origin).")  # fmt: skip
+    assert cir.footnotes[0] == ("Population: subjects in remission (CR, CRh, CRi; cuminc.response_set) as a response "
+                                "to the infusion, from the first remission (N = 7; cuminc.origin).")  # fmt: skip
     tte = tables["Time-to-event endpoints: Kaplan-Meier summary"]
     followup = next(line for line in tte.footnotes if line.startswith("Median follow-up"))
     assert ": 19.7 months (" in followup and ", 601 days (" in followup

@@ -613,8 +613,9 @@ def cuminc_table(cuminc: pl.DataFrame, config: Config) -> StudyTable:
         rows.append(row)
     cfg = config.cuminc
     if cfg.origin == "remission":
-        population = (f"subjects in remission ({cfg.response_set}) as a response to the infusion, from the first "
-                      f"remission (N = {total}; cuminc.origin).")  # fmt: skip
+        members = ", ".join(config.response_sets.get(cfg.response_set))
+        population = (f"subjects in remission ({members}; cuminc.response_set) as a response to the infusion, from "
+                      f"the first remission (N = {total}; cuminc.origin).")  # fmt: skip
     else:
         population = f"infused subjects, from the infusion (N = {total}; cuminc.origin)."
     return StudyTable(
