@@ -403,22 +403,27 @@ def test_demography_counts_each_value_among_the_infused(write_csv):
     assert "Demography" not in " ".join(t.title for t in _small_tables(write_csv))  # no subject file: no table
 
 
-def test_dlt_review_by_cohort_has_a_column_per_group_then_the_total():
+def test_dlt_review_by_cohort_has_a_row_per_group_then_the_total():
     """examples/subjects.csv: DL1 001-005 (DLTs 004, 005), DL2 006-010 (DLT 008), DL3 011-015 (013 not
     infused, 014 not evaluable). Exact CIs as R binom.test: 2/5 (0.0527, 0.8534), 1/5 (0.0051, 0.7164),
-    0/3 (0, 0.7076)."""
+    0/3 (0, 0.7076). P(rate > 0.3) under Beta(1 + k, 1 + n - k) = P(Binomial(n + 1, 0.3) <= k):
+    DL1 0.1176 + 0.3025 + 0.3241 = 0.744; DL2 0.1176 + 0.3025 = 0.420; DL3 0.7^4 = 0.240."""
     from cart19.io.subjects_file import read_subjects, subject_groups
 
     events = read_events(ROOT / EXAMPLE).events
     groups = subject_groups(read_subjects(ROOT / SUBJECTS), "cohort")
-    table = _titled(study_tables(events, Config(), groups=groups, by="cohort"), "Dose-limiting toxicities (")
-    assert table.headers[1:] == ["DL1\n(N = 5)", "DL2\n(N = 5)", "DL3\n(N = 4)", "Total\n(N = 14)"]
-    rows = {row[0]: row[1:] for row in table.frame.rows()}
-    assert rows["DLT-evaluable subjects"] == ("5 (100.0)", "5 (100.0)", "3 (75.0)", "13 (92.9)")
-    assert rows["With a DLT"] == ("2 (40.0)", "1 (20.0)", "0", "3 (23.1)")
-    assert rows["Not evaluable"] == ("0", "0", "1 (25.0)", "1 (7.1)")
-    assert rows["DLT rate, % (95% CI)"] == ("40.0 (5.3, 85.3)", "20.0 (0.5, 71.6)", "0.0 (0.0, 70.8)", "23.1 (5.0, 53.8)")
-    assert "Columns: the groups of cohort" in " ".join(table.footnotes)
+    tables = study_tables(events, Config(), groups=groups, by="cohort")
+    assert [t.title for t in tables[6:9]] == [
+        "Dose-limiting toxicities (DLT window day 0 to day 28)", "Dose-limiting toxicities by cohort",
+        "Dose-limiting toxicities by DLT rule and preferred term"]  # fmt: skip
+    table = tables[7]
+    assert table.headers[:4] == ["cohort", "Treated\n(infused)", "DLT-evaluable\nn (%)", "With a DLT\nn (%)"]
+    assert table.frame.rows() == [
+        ("DL1", "5", "5 (100.0)", "2 (40.0)", "3 (60.0)", "0", "0", "40.0 (5.3, 85.3)", "0.744", "Not met"),
+        ("DL2", "5", "5 (100.0)", "1 (20.0)", "4 (80.0)", "0", "0", "20.0 (0.5, 71.6)", "0.420", "Not met"),
+        ("DL3", "4", "3 (75.0)", "0", "3 (100.0)", "1 (25.0)", "0", "0.0 (0.0, 70.8)", "0.240", "Not met"),
+        ("Total", "14", "13 (92.9)", "3 (23.1)", "10 (76.9)", "1 (7.1)", "0", "23.1 (5.0, 53.8)", "0.355", "Not met"),
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["rtf", "docx"])
@@ -477,8 +482,8 @@ def test_subjects_and_by_on_the_command_line(write_csv, tmp_path):
     tables = read_docx(out.read_bytes())
     assert tables[1].title == "Table 2. Demography and baseline characteristics"
     assert tables[1].rows[1:] == [["cohort", ""], ["DL1", "2 (66.7)"], ["DL2", "1 (33.3)"]]
-    dlt = next(t for t in tables if t.title.endswith("(DLT window day 0 to day 28)"))
-    assert dlt.rows[0] == ["", "DL1\n(N = 2)", "DL2\n(N = 1)", "Total\n(N = 3)"]
+    by_cohort = next(t for t in tables if t.title.endswith("Dose-limiting toxicities by cohort"))
+    assert [row[:2] for row in by_cohort.rows[1:]] == [["DL1", "2"], ["DL2", "1"], ["Total", "3"]]
     bad = tmp_path / "bad.docx"
     result = run_cli("tables", write_csv(SMALL), "--subjects", subjects, "--by", "arm", "-o", bad)
     assert result.exit_code == 2 and not bad.exists() and "arm" in result.stderr

@@ -152,11 +152,19 @@ def _dlt_column(figures: dict[str, Any], level: str) -> list[str]:
     ]
 
 
-def dlt_summary(review: DLTReview, config: Config, by: str | None = None) -> StudyTable:
-    """The DLT review of :func:`cart19.engine.dlt.dlt_review`: subjects by DLT status, the DLT
-    rate with its exact CI, and the stopping rule's verdict. With a review made with ``groups``
-    (``--by``), one column per group (the engine's :attr:`DLTReview.by_group`), then the total."""
+def _overall_figures(review: DLTReview) -> dict[str, Any]:
     counts = review.status_counts()
+    return {
+        "treated": review.subjects.height, "evaluable": review.evaluable, "dlt": review.dlt,
+        "no_dlt": counts["no_dlt"], "not_evaluable": counts["not_evaluable"], "in_window": counts["in_window"],
+        "rate": review.rate, "ci_low": review.ci_low, "ci_high": review.ci_high,
+        "posterior_probability": review.posterior_probability, "stopping_rule_met": review.stopping_rule_met,
+    }  # fmt: skip
+
+
+def dlt_summary(review: DLTReview, config: Config) -> StudyTable:
+    """The DLT review of :func:`cart19.engine.dlt.dlt_review`: subjects by DLT status, the DLT
+    rate with its exact CI, and the stopping rule's verdict."""
     treated = review.subjects.height
     stop = config.stopping_rule
     level = f"{review.confidence_level * 100:g}%"
@@ -171,49 +179,62 @@ def dlt_summary(review: DLTReview, config: Config, by: str | None = None) -> Stu
         (f"P(true DLT rate > {stop.dlt_rate_threshold:g}), Beta({stop.prior_alpha:g}, {stop.prior_beta:g}) prior", 0),
         (f"Safety stopping rule (stop when the probability > {stop.posterior_probability:g})", 0),
     ]
-    overall = {
-        "treated": treated, "evaluable": review.evaluable, "dlt": review.dlt, "no_dlt": counts["no_dlt"],
-        "not_evaluable": counts["not_evaluable"], "in_window": counts["in_window"], "rate": review.rate,
-        "ci_low": review.ci_low, "ci_high": review.ci_high, "posterior_probability": review.posterior_probability,
-        "stopping_rule_met": review.stopping_rule_met,
-    }  # fmt: skip
-    columns = [[label for label, _ in labels]]
-    headers = [""]
-    if review.by_group is not None:
-        for figures in review.by_group.iter_rows(named=True):
-            columns.append(_dlt_column(figures, level))
-            headers.append(f"{figures['group']}\n(N = {figures['treated']})")
-        headers.append(f"Total\n(N = {treated})")
-    else:
-        headers.append(f"CAR-T\n(N = {treated})")
-    columns.append(_dlt_column(overall, level))
-    rows = [list(cells) for cells in zip(*columns, strict=True)]
-    groups_note = (
-        (f"Columns: the groups of {by} (--by, from the subject file; (missing): no value), each reviewed by the same "
-         "rule and stopping rule as the total.",) if review.by_group is not None else ()
-    )  # fmt: skip
+    overall = _overall_figures(review)
+    rows = [[label, cell] for (label, _), cell in zip(labels, _dlt_column(overall, level), strict=True)]
     dlt = config.dlt
     return StudyTable(
         title=f"Dose-limiting toxicities (DLT window day 0 to day {review.window_days})",
-        frame=text_frame(rows, headers),
+        frame=text_frame(rows, ["", f"CAR-T\n(N = {treated})"]),
         population=(
             f"treated (infused) subjects (N = {treated}); the DLT rate is over the DLT-evaluable subjects (a DLT, or a "
             f"record on or after day {dlt.evaluable_through_day} without one; N = {review.evaluable})."
         ),
         footnotes=(
             f"A DLT is an AE with onset from day 0 to day {dlt.window_days} after the infusion that meets one of the "
-            f"{len(dlt.rules)} DLT rules of the configuration (dlt.rules; the next table counts them by rule).",
+            f"{len(dlt.rules)} DLT rules of the configuration (dlt.rules; the table of DLTs by rule counts them).",
             "Not evaluable: no DLT and follow-up ended (death, withdrawal, or no record) before day "
             f"{dlt.evaluable_through_day}. In the window: the review date "
             f"({review.review_date.isoformat() if review.review_date else 'none'}) is before that day.",
             f"DLT rate: exact (Clopper-Pearson) {level} confidence interval. Stopping rule: posterior probability that "
             f"the true DLT rate exceeds {stop.dlt_rate_threshold:g} under a Beta({stop.prior_alpha:g}, "
             f"{stop.prior_beta:g}) prior (stopping_rule).",
-            *groups_note,
             "DLT: dose-limiting toxicity; CI: confidence interval.",
         ),
-        col_widths=(3.6, *[1.4 if len(headers) == 2 else 1.2] * (len(headers) - 1)),
+        col_widths=(3.6, 1.4),
         indent=tuple(level for _, level in labels),
+    )
+
+
+def dlt_by_group(review: DLTReview, config: Config, by: str) -> StudyTable:
+    """The DLT review per group of ``--by`` (:attr:`DLTReview.by_group` of a review made with
+    ``groups``), one row per group (sorted by text), then the total: the figures of
+    :func:`dlt_summary` as columns, so that any number of groups fits the page."""
+    assert review.by_group is not None
+    stop = config.stopping_rule
+    level = f"{review.confidence_level * 100:g}%"
+    rows = [[figures["group"], *_dlt_column(figures, level)[:-1], "Met" if figures["stopping_rule_met"] else "Not met"]
+            for figures in review.by_group.iter_rows(named=True)]  # fmt: skip
+    total = _overall_figures(review)
+    rows.append(["Total", *_dlt_column(total, level)[:-1], "Met" if total["stopping_rule_met"] else "Not met"])
+    headers = [by, "Treated\n(infused)", "DLT-evaluable\nn (%)", "With a DLT\nn (%)", "No DLT\nn (%)",
+               "Not evaluable\nn (%)", "In the DLT\nwindow, n (%)", f"DLT rate, %\n({level} CI)",
+               f"P(rate > {stop.dlt_rate_threshold:g})", "Stopping\nrule"]  # fmt: skip
+    return StudyTable(
+        title=f"Dose-limiting toxicities by {by}",
+        frame=text_frame(rows, headers),
+        population=(
+            f"treated (infused) subjects, by {by} (--by, a column of the subject file; (missing): no value, or not in "
+            "the file); the DLT rate is over each group's DLT-evaluable subjects."
+        ),
+        footnotes=(
+            "Each group is reviewed by the rules and the stopping rule of the previous table (dlt.rules, "
+            f"stopping_rule: met when P(true DLT rate > {stop.dlt_rate_threshold:g} | Beta({stop.prior_alpha:g}, "
+            f"{stop.prior_beta:g}) prior) > {stop.posterior_probability:g}); Total: the whole trial, as there.",
+            "DLT-evaluable and In the DLT window: % of the treated; With a DLT and No DLT: % of the DLT-evaluable. "
+            "Rules: docs/endpoints.md, docs/subgroups.md (check-dlt --by).",
+            "DLT: dose-limiting toxicity; CI: exact (Clopper-Pearson) confidence interval.",
+        ),
+        col_widths=(1.3, 0.9, 1.1, 1.0, 1.0, 1.0, 1.0, 1.4, 0.9, 0.9),
     )
 
 
@@ -659,7 +680,8 @@ def study_tables(
     events frame. ``review_date``: the DLT review's date (default: the latest date in
     ``events``, as ``check-dlt``). ``covariates``: the subject file (``subject_id`` and the
     covariates as text); without it there is no demography table. ``groups`` (the subgroup
-    contract, from ``--by`` named ``by``): the DLT review per group as well."""
+    contract, from ``--by`` named ``by``): a table of the DLT review per group after the DLT
+    review."""
     from cart19.engine.cuminc import cuminc_summary
     from cart19.engine.dlt import dlt_review
     from cart19.engine.km import km_summary
@@ -687,7 +709,8 @@ def study_tables(
         safety_syndromes(safety, config),
         safety_periods(safety, config),
         safety_deaths(safety, config),
-        dlt_summary(review, config, by),
+        dlt_summary(review, config),
+        *([dlt_by_group(review, config, by or "group")] if review.by_group is not None else []),
         dlt_by_rule(review, config),
         response_table(response_rates(events, config), config),
         tte_summary(adtte, summary, config),
