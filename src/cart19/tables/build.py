@@ -230,7 +230,7 @@ def dlt_by_group(review: DLTReview, config: Config, by: str) -> StudyTable:
             "Each group is reviewed by the rules and the stopping rule of the previous table (dlt.rules, "
             f"stopping_rule: met when P(true DLT rate > {stop.dlt_rate_threshold:g} | Beta({stop.prior_alpha:g}, "
             f"{stop.prior_beta:g}) prior) > {stop.posterior_probability:g}); Total: the whole trial, as there.",
-            "DLT-evaluable and In the DLT window: % of the treated; With a DLT and No DLT: % of the DLT-evaluable. "
+            "DLT-evaluable, Not evaluable and In the DLT window: % of the treated; With a DLT and No DLT: % of the DLT-evaluable. "
             "Rules: docs/endpoints.md, docs/subgroups.md (check-dlt --by).",
             "DLT: dose-limiting toxicity; CI: exact (Clopper-Pearson) confidence interval.",
         ),
