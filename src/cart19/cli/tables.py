@@ -41,7 +41,7 @@ estimable. docs/tables.md says what each table shows.
 
 --subjects FILE adds the demography table (each covariate of the subject file, n (%) per value
 among the infused); without it (and without SDTM's DM) that table is left out. --by COLUMN (a
-column of it, e.g. the cohort) adds one column per group to the DLT review.
+column of it, e.g. the cohort) adds a table of the DLT review per group, one row each.
 
 The format is --format, or else the extension of -o (.rtf or .docx). The same input gives the
 same bytes.
