@@ -487,3 +487,24 @@ def test_subjects_and_by_on_the_command_line(write_csv, tmp_path):
     bad = tmp_path / "bad.docx"
     result = run_cli("tables", write_csv(SMALL), "--subjects", subjects, "--by", "arm", "-o", bad)
     assert result.exit_code == 2 and not bad.exists() and "arm" in result.stderr
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.sampled_from(["DL1", "DL2", "DL3", None, "absent"]), min_size=1, max_size=12),
+    st.randoms(use_true_random=False),
+)
+def test_demography_blocks_add_up_to_the_infused_whatever_the_file_order(values, rng):
+    """Each infused subject is in exactly one value of each covariate ((missing) when empty or not in
+    the file), and shuffling the subject file's rows changes nothing."""
+    from cart19.tables.build import demography
+
+    ids = [f"S{i:02d}" for i in range(len(values))]
+    listed = [(i, v) for i, v in zip(ids, values, strict=True) if v != "absent"]
+    covariates = pl.DataFrame({"subject_id": [i for i, _ in listed], "cohort": [v for _, v in listed]},
+                              schema={"subject_id": pl.String, "cohort": pl.String})  # fmt: skip
+    table = demography(covariates, pl.Series(ids))
+    counts = [int(cell.split(" ")[0]) for cell in table.frame.to_series(1).to_list()[1:]]
+    assert sum(counts) == len(ids)
+    shuffled = covariates.sample(fraction=1.0, shuffle=True, seed=rng.randint(0, 10**6))
+    assert demography(shuffled, pl.Series(ids)).frame.equals(table.frame)
