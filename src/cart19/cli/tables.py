@@ -14,11 +14,13 @@ from typing import Annotated
 import typer
 
 from cart19.cli.common import (
+    ByOpt,
     ConfigOpt,
     CutoffOpt,
     Env,
     InputArg,
     QuietOpt,
+    SubjectsOpt,
     command,
     load_inputs,
     parse_cutoff,
@@ -29,10 +31,17 @@ HELP = """Write the study-report tables: one file, RTF (rtflite) or DOCX (python
 numbered table per page ("Table N. ..."), footnotes naming the population and the rule under
 each, the study and the data cutoff in the page header with "Page x of y".
 
-Tables: TEAE overview; TEAEs by system organ class and preferred term by maximum grade; the DLT
-review (rate with exact CI, stopping rule); the listing of DLTs; the Kaplan-Meier summary of OS,
-EFS (and its sensitivity analyses) and DOR. Counts are n (%), intervals (low, high), NE = not
+Tables: disposition; demography and baseline characteristics (with --subjects); TEAE overview;
+TEAEs by system organ class and preferred term by maximum grade; the CAR-T safety profile
+(syndromes of special interest, TEAEs by period, deaths); the DLT review (rate with exact CI,
+stopping rule); DLTs by rule; response rates with exact CIs; the Kaplan-Meier summary of OS, EFS
+(and its sensitivity analyses), DOR and RFS with the median follow-up; the cumulative incidence
+of relapse and non-relapse mortality. Counts are n (%), intervals (low, high), NE = not
 estimable. docs/tables.md says what each table shows.
+
+--subjects FILE adds the demography table (each covariate of the subject file, n (%) per value
+among the infused); without it (and without SDTM's DM) that table is left out. --by COLUMN (a
+column of it, e.g. the cohort) adds a table of the DLT review per group, one row each.
 
 The format is --format, or else the extension of -o (.rtf or .docx). The same input gives the
 same bytes.
@@ -42,6 +51,8 @@ Examples:
   cart19 tables examples/events.csv -o tables.rtf
   cart19 tables examples/events.csv -o tables.docx --cutoff 2025-01-31
   cart19 tables examples/events.csv -o tables.doc --format rtf
+  cart19 tables examples/events.csv --subjects examples/subjects.csv -o tables.rtf
+  cart19 tables examples/events.csv --subjects examples/subjects.csv --by cohort -o tables.docx
 """
 
 
@@ -86,6 +97,8 @@ def register(app: typer.Typer) -> None:
         title: Annotated[str, typer.Option("--title", help="The study, in every page header.")] = DEFAULT_STUDY,
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
+        subjects: SubjectsOpt = None,
+        by: ByOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
         env = Env.current(quiet=quiet)
@@ -95,7 +108,8 @@ def register(app: typer.Typer) -> None:
         from cart19.tables.build import latest_date, study_tables
         from cart19.tables.table import PageInfo
 
-        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, with_sha256=True)
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, with_sha256=True,
+                             subjects_path=subjects, by=by)  # fmt: skip
         name = "standard input" if file == "-" else file
         sha = f", SHA-256 {inputs.sha256[:16]}" if inputs.sha256 else ""
         page = PageInfo(
@@ -105,7 +119,8 @@ def register(app: typer.Typer) -> None:
             footer=f"cart19 {__version__} tables; input {name}{sha}",
         )
         with env.progress("Building the tables"):
-            built = study_tables(inputs.events, inputs.config, review_date=cutoff_date)
+            built = study_tables(inputs.events, inputs.config, review_date=cutoff_date, covariates=inputs.covariates,
+                                 groups=inputs.groups(by), by=by)  # fmt: skip
             if chosen is TableFormat.rtf:
                 from cart19.tables.rtf import render_rtf
 
@@ -118,5 +133,6 @@ def register(app: typer.Typer) -> None:
 
         write_bytes(output, data)
         if env.stderr_isatty and not quiet:
-            print(f"{len(built)} tables written to {output}", file=env.stderr)
+            note = "" if inputs.covariates is not None else " (no --subjects: no demography table)"
+            print(f"{len(built)} tables written to {output}{note}", file=env.stderr)
         return ExitCode.OK
