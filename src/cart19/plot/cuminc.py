@@ -177,7 +177,8 @@ def draw_cuminc(data: CumincPlotData, *, by: str | None = None, title: str | Non
                 upper = steps["upper"].cast(pl.Float64).fill_null(np.nan).to_numpy()
                 shade = ax.fill_between(months, lower, upper, step="post", color=colour, alpha=0.14, lw=0)
                 shade.set_gid(f"band:{name}:{cause}")
-    ax.set_ylim(-0.02, 1.02)
+    highest = data.steps.select(pl.max_horizontal(pl.col("estimate").max(), pl.col("upper").max())).item() or 0.0
+    ax.set_ylim(-0.02, min(1.02, max(0.5, 1.1 * highest)))  # the scale of the curves, at least 0 to 0.5
     ax.set_ylabel("Cumulative incidence (relapse, NRM)")
     ax.set_xlabel(f"Months from {data.origin}; 1 month = {dpm:g} days")
     ax.grid(color="#EEEEEE")
@@ -210,7 +211,7 @@ def draw_cuminc(data: CumincPlotData, *, by: str | None = None, title: str | Non
             text.set_gid(f"atrisk:{name}:{row['time_months']:g}")
     table.text(0.0, 1.0, "Number at risk", transform=table.transAxes, fontsize=9, fontweight="bold", va="top")
     table.tick_params(axis="x", labelbottom=False, length=0)
-    table.tick_params(axis="y", length=0)
+    table.tick_params(axis="y", length=0, pad=12)
     for side in ("top", "right", "bottom", "left"):
         table.spines[side].set_visible(False)
     heading = title or "Cumulative incidence of relapse and of death without relapse (Aalen-Johansen)"

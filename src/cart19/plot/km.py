@@ -298,7 +298,7 @@ def draw_km(data: KMPlotData, *, title: str | None = None, band: str | None = No
                 text.set_gid(f"atrisk:{code}:{row['time_months']:g}")
         table.text(0.0, 1.0, "Number at risk", transform=table.transAxes, fontsize=9, fontweight="bold", va="top")
         table.tick_params(axis="x", labelbottom=False, length=0)
-        table.tick_params(axis="y", length=0)
+        table.tick_params(axis="y", length=0, pad=12)
         for side in ("top", "right", "bottom", "left"):
             table.spines[side].set_visible(False)
     fig.suptitle(title or f"Kaplan-Meier estimates with pointwise {level}% log-log confidence bands", x=0.01,
