@@ -63,3 +63,10 @@ def test_a_header_without_records_is_a_warning(tmp_path, command):
     result = run_cli(command[0], path, *command[1:])
     assert result.exit_code == 0
     assert "the input has no records (a header only)" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("command", [["km"], ["cuminc"], ["simulate"], ["tables"], ["plot", "swimmer"]],
+                         ids=lambda c: " ".join(c))  # fmt: skip
+def test_options_name_their_values_not_their_python_types(command):
+    options = run_cli(*command, "--help").stdout.split("Options:")[1]
+    assert "<str>" not in options and "<int" not in options

@@ -278,7 +278,8 @@ def register(app: typer.Typer) -> None:
                                             "PARAMCD, AVAL (days) and CNSR (0 event, 1 censored): the output of "
                                             "cart19 derive, or one made by SAS or R.", metavar="ADTTE")],  # fmt: skip
         landmarks: Annotated[
-            str | None, typer.Option("--landmarks", help="Months for the landmark estimates, e.g. 6,12,24.")
+            str | None,
+            typer.Option("--landmarks", help="Months for the landmark estimates, e.g. 6,12,24.", metavar="MONTHS"),
         ] = None,
         by: KmByOpt = None,
         tests: TestsOpt = False,

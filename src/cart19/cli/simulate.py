@@ -43,8 +43,10 @@ def register(app: typer.Typer) -> None:
     @app.command("simulate", help=HELP)
     @command
     def simulate(
-        subjects: Annotated[int, typer.Option("--subjects", "-n", min=1, max=10_000_000, help="Number of subjects.")] = 15,
-        seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Random seed.")] = 1,
+        subjects: Annotated[
+            int, typer.Option("--subjects", "-n", min=1, max=10_000_000, help="Number of subjects.", metavar="N")
+        ] = 15,
+        seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Random seed.", metavar="SEED")] = 1,
         output: OutputOpt = None,
         fmt: SimulateFormatOpt = None,
         quiet: QuietOpt = False,
