@@ -236,8 +236,8 @@ def register(app: typer.Typer) -> None:
             data = km_plot_data(adtte, wanted, config)
             for row in data.medians.filter(data.medians["N"] == 0).iter_rows(named=True):
                 env.warn(f"{row['PARAMCD']}: no subject has this parameter; no curve drawn")
-            write_figure(draw_km(data, band=None if band is None else band.lower() if band.lower() in ("all", "none")
-                                 else band), output)  # fmt: skip
+            choice = band.lower() if band is not None and band.lower() in ("all", "none") else band
+            write_figure(draw_km(data, band=choice), output)
         return ExitCode.OK
 
     @plot_app.command("cuminc", help=CUMINC_HELP)
