@@ -8,7 +8,7 @@ benchmarks/data/), then runs, each in a fresh process:
 
 * the physical limit: `python -c "import polars; polars.read_csv(FILE, infer_schema=False)"`;
 * every command of `_commands` below on the file (validate, derive, teae, check-dlt, response, cuminc,
-  safety, adam, tables, plot swimmer, report, ...), and `km` on derive's output;
+  safety, adam, tables, plot swimmer/km/cuminc, report, ...), and `km` on derive's output;
 * subgroups: a subject file with a 20-level covariate (written here with polars), `check-dlt
   --by`, and `km --by` on the output of `derive --subjects`;
 * start-up: `python -c pass`, `cart19 --help`, and `cart19 derive examples/events.csv`;
@@ -159,6 +159,8 @@ def _commands(path: Path, adtte: Path) -> list[tuple[str, list[str], Path | None
         ("safety", [*CART19, "safety", str(path), "--format", "csv"], None),
         # the figures and the handout: what a person can read, in bounded memory
         ("plot swimmer", [*CART19, "plot", "swimmer", str(path), "-o", str(DATA / "swimmer.png"), "-q"], None),
+        ("plot km", [*CART19, "plot", "km", str(path), "-o", str(DATA / "km.png"), "-q"], None),
+        ("plot cuminc", [*CART19, "plot", "cuminc", str(path), "-o", str(DATA / "cuminc.png"), "-q"], None),
         ("report", [*CART19, "report", str(path), "-o", str(DATA / "report.html"), "-q"], None),
     ]
 

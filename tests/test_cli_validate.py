@@ -17,7 +17,7 @@ def test_valid_file_table_summary_on_stdout(write_bytes):
     assert result.exit_code == 0
     assert "valid (3 records)" in result.stdout
     assert "infused subjects" in result.stdout
-    assert result.stderr == "warning: 1 subject(s) without an infusion are outside the treated set and in no endpoint\n"
+    assert result.stderr == "warning: 1 subject(s) without an infusion are outside the treated set and in no endpoint: S2\n"
 
 
 def test_valid_file_json_document(write_bytes):
@@ -92,5 +92,5 @@ def test_a_subject_never_infused_is_counted_in_a_warning():
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     messages = [w["message"] for w in document["warnings"]]
-    assert "1 subject(s) without an infusion are outside the treated set and in no endpoint" in messages
+    assert "1 subject(s) without an infusion are outside the treated set and in no endpoint: CART19-013" in messages
     assert document["summary"]["subjects"] == 15 and document["summary"]["infused_subjects"] == 14

@@ -52,18 +52,22 @@ def _by_gid(figure, prefix):
 
 
 def test_at_risk_numbers_are_the_subjects_still_followed_at_each_tick(adtte, data, figure):
-    """n at risk at t = subjects with AVAL >= t, counted here straight from the ADTTE."""
-    max_days = adtte.filter(pl.col("PARAMCD").is_in(PARAMS))["AVAL"].max()
-    ticks = at_risk_ticks(max_days, DPM)
-    assert ticks[0] == 0 and ticks[-1] == 24  # 745-day follow-up: 0, 3, ..., 24 months
+    """n at risk at t = subjects with AVAL >= t, counted here straight from the ADTTE. Each
+    panel's table runs to its own last time: OS and EFS (from the infusion) to 745 days,
+    DOR (from the first response, its own panel) to its own last time."""
+    panels = {"OS": ("OS", "EFS"), "EFS": ("OS", "EFS"), "DOR": ("DOR",)}
     texts = _by_gid(figure, "atrisk:")
     for code in PARAMS:
+        max_days = adtte.filter(pl.col("PARAMCD").is_in(panels[code]))["AVAL"].max()
+        ticks = at_risk_ticks(max_days, DPM)
         aval = adtte.filter(pl.col("PARAMCD") == code)["AVAL"].to_list()
         for month in ticks:
             expected = sum(1 for a in aval if a >= month * DPM)
             assert texts[f"atrisk:{code}:{month:g}"].get_text() == str(expected), (code, month)
             row = data.at_risk.filter((pl.col("PARAMCD") == code) & (pl.col("time_months") == month))
             assert row["n_risk"].item() == expected
+        assert f"atrisk:{code}:{ticks[-1] + 3:g}" not in texts
+    assert at_risk_ticks(745, DPM)[-1] == 24  # 745-day follow-up: 0, 3, ..., 24 months
     # the example trial, by hand: 14 OS rows, 14 EFS, 8 DOR at time 0
     assert [texts[f"atrisk:{c}:0"].get_text() for c in PARAMS] == ["14", "14", "8"]
 
@@ -101,16 +105,26 @@ def test_censor_ticks_one_per_distinct_censoring_time(adtte, figure):
         assert len(ticks[f"censor:{code}"].get_offsets()) == censored
 
 
-def test_band_drawn_per_curve_and_median_marked_where_reached(data, figure):
-    assert set(_by_gid(figure, "band:")) == {f"band:{c}" for c in PARAMS}
-    medians = _by_gid(figure, "median:")
-    # OS 281 days and EFS 141 days are reached; DOR (3 events of 8) is not
-    assert set(medians) == {"median:OS", "median:EFS"}
-    x, _ = medians["median:OS"].get_data()
-    assert x[1] == pytest.approx(281 / DPM)
-    labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
-    assert any("DOR" in t and "median not reached" in t for t in labels)
-    assert any(t.startswith("OS") and "median 281 d" in t for t in labels)
+def _legend_texts(figure):
+    return [t.get_text() for ax in figure.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+
+
+def test_band_drawn_per_curve_when_asked_and_median_marked_where_reached(data):
+    import matplotlib.pyplot as plt
+
+    figure = draw_km(data, band="all")
+    try:
+        assert set(_by_gid(figure, "band:")) == {f"band:{c}" for c in PARAMS}
+        medians = _by_gid(figure, "median:")
+        # OS 281 days and EFS 141 days are reached; DOR (3 events of 8) is not
+        assert set(medians) == {"median:OS", "median:EFS"}
+        x, _ = medians["median:OS"].get_data()
+        assert x[1] == pytest.approx(281 / DPM)
+        labels = _legend_texts(figure)
+        assert any("DOR" in t and "median not reached" in t for t in labels)
+        assert any(t.startswith("OS") and "median 281 d" in t for t in labels)
+    finally:
+        plt.close(figure)
 
 
 def test_band_is_the_log_log_interval_of_the_engine(adtte, data):

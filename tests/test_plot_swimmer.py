@@ -116,7 +116,7 @@ def test_marker_counts_by_kind_match_the_events_file(example):
     for r in on_study:
         if r["event"] in ("assessment", "relapse", "death"):
             expected[(r["event"], r["result"])] += 1
-        elif r["event"] in ("hsct", "new_therapy"):
+        elif r["event"] in ("hsct", "new_therapy", "withdrawal"):
             expected[(r["event"], None)] += 1
     got = Counter(
         (kind, detail) for kind, detail in example.markers.filter(pl.col("kind") != "dlt").select("kind", "detail").iter_rows()
@@ -124,6 +124,8 @@ def test_marker_counts_by_kind_match_the_events_file(example):
     assert got == expected
     assert expected[("relapse", "hematologic")] == 3 and expected[("relapse", "extramedullary")] == 1
     assert sum(v for (k, _), v in expected.items() if k == "death") == 7
+    assert expected[("withdrawal", None)] == 1  # 015 withdrew on d45
+    assert expected[("withdrawal", None)] == 1  # 015 withdrew
 
 
 def test_dlt_markers_are_the_three_dlts_of_the_review(example):
@@ -187,7 +189,8 @@ def test_lane_lengths_are_the_follow_up_in_months(example, example_figure):
 def test_legend_names_markers_and_the_window(example_figure):
     texts = [t.get_text() for t in example_figure.axes[0].get_legend().get_texts()]
     for label in ("Relapse, haematologic", "Relapse, extramedullary", "HSCT", "New therapy", "Death: disease",
-                  "Death: toxicity", "Death: other", "Death: unknown cause", "DLT (onset)",
+                  "Death: toxicity", "Death: other", "Death: unknown cause", "DLT onset (track above the lane)",
+                  "Withdrawn (follow-up ends)", "Alive, follow-up continues",
                   "DLT window (day 0-28)", "Best response: CR"):  # fmt: skip
         assert label in texts
 
@@ -215,7 +218,7 @@ def test_sixty_subjects_get_a_taller_figure_and_sixty_lanes():
         assert figure.get_figheight() == pytest.approx(figure_height(60))
         assert figure_height(60) > figure_height(15) > 0
         assert sum(1 for p in figure.axes[0].patches if (p.get_gid() or "").startswith("lane:")) == 60
-        assert len(figure.axes[0].get_yticklabels()) == 60
+        assert len(figure.axes[1].get_yticklabels()) == 60  # the subject IDs, left of the response cells
     finally:
         plt.close(figure)
 
@@ -230,7 +233,7 @@ def test_subject_ids_are_drawn_verbatim_never_as_mathtext():
     figure = draw_swimmer(swimmer_data(events, Config()))
     try:
         figure.canvas.draw()  # a mathtext parse would fail here
-        assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == ["$\\frac{a}{"]
+        assert [t.get_text() for t in figure.axes[1].get_yticklabels()] == ["$\\frac{a}{"]
     finally:
         plt.close(figure)
 

@@ -69,7 +69,7 @@ def test_control_characters_in_a_subject_id_keep_the_swimmer_svg_valid_xml():
     figure = draw_swimmer(swimmer_data(events, Config()))
     try:
         svg = figure_bytes(figure, "svg")
-        labels = [label.get_text() for label in figure.axes[0].get_yticklabels()]
+        labels = [label.get_text() for label in figure.axes[1].get_yticklabels()]  # left of the response cells
     finally:
         pyplot().close(figure)
     ET.fromstring(svg)  # raises on a character XML forbids

@@ -23,7 +23,8 @@ app = typer.Typer(
         "analyses), DOR and RFS as an ADaM ADTTE dataset, response rates with MRD, and the "
         "cumulative incidence of relapse. The rules, and the configuration keys that change them, "
         "are explained in docs/endpoints.md and the other pages of docs/ in the cart19 source.\n\n"
-        "Example:  cart19 derive examples/events.csv -o adtte.csv"
+        "\b\nExamples:\n  cart19 validate examples/events.csv\n  cart19 derive examples/events.csv -o adtte.csv\n"
+        "  cart19 check-dlt examples/events.csv\n  cart19 plot swimmer examples/events.csv -o swimmer.png"
     ),
     no_args_is_help=True,
     add_completion=False,

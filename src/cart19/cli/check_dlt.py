@@ -180,7 +180,10 @@ def register(app: typer.Typer) -> None:
         by: ByOpt = None,
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
-        fmt: FormatOpt = None,
+        fmt: Annotated[
+            Format | None,
+            typer.Option("--format", "-f", help="table, json, csv or parquet; the default is under Output above."),
+        ] = None,
         output: OutputOpt = None,
         excel_safe: ExcelSafeOpt = False,
         quiet: QuietOpt = False,

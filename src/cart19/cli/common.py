@@ -132,6 +132,23 @@ def _parse_date(value: str | None) -> dt.date | None:
         raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
 
 
+def _plain_usage_name(self: Any) -> str:
+    """A required argument in a usage line as ``FILE`` (typer writes ``{FILE}``); an optional
+    one as ``[FILE]``."""
+    name = self.display_name_raw
+    name = name if self.required else f"[{name}]"
+    return name + ("..." if self.nargs != 1 else "")
+
+
+try:  # typer >= 0.20 braces a required argument in the usage line: `cart19 km [OPTIONS] {FILE}`
+    import typer.core as _typer_core
+
+    if hasattr(_typer_core.TyperArgument, "_usage_display_name"):
+        _typer_core.TyperArgument._usage_display_name = _plain_usage_name  # type: ignore[method-assign]
+except ImportError:  # pragma: no cover
+    pass
+
+
 InputArg = Annotated[
     str,
     typer.Argument(help="Event file: CSV (default), Parquet (.parquet), or - for standard input; or an SDTM folder "
@@ -285,9 +302,11 @@ def load_inputs(
     if cut.end_dates_cleared:
         warnings.append(f"{cut.end_dates_cleared} AE end date(s) after the cutoff {cutoff} were treated as ongoing")
     subjects = None if cut.set_aside else result.subjects  # (the reader's codes fit while every record is kept)
+    if result.events.height == 0:
+        warnings.append(NO_RECORDS_WARNING)
     untreated = untreated_subject_count(cut.events, None if subjects is None else subjects.codes)
     if untreated:
-        warnings.append(f"{untreated} subject(s) without an infusion are outside the treated set and in no endpoint")
+        warnings.append(untreated_warning(cut.events, untreated))
     if covariates is not None:
         from cart19.io.subjects_file import subject_mismatch
 
@@ -297,6 +316,40 @@ def load_inputs(
         env.warn(warning)
     return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff, warnings=warnings,
                   subjects=subjects, covariates=covariates, provenance=getattr(result, "provenance", None))
+
+
+#: An input with a header and no records: every result is empty, which is said, not silent.
+NO_RECORDS_WARNING = "the input has no records (a header only): every count is 0 and every table is empty"
+#: Subjects a warning names before "and N more".
+NAMED_SUBJECTS = 3
+
+
+def named_subjects(ids: list[str], count: int | None = None) -> str:
+    """``S1, S2, S3 and 4 more``: the first :data:`NAMED_SUBJECTS` of ``ids`` (as given)."""
+    from cart19.text import shown
+
+    count = len(ids) if count is None else count
+    text = ", ".join(shown(i) for i in ids[:NAMED_SUBJECTS])
+    return text + (f" and {count - NAMED_SUBJECTS} more" if count > NAMED_SUBJECTS else "")
+
+
+def untreated_warning(events: pl.DataFrame, count: int) -> str:
+    """``N subject(s) without an infusion are outside the treated set and in no endpoint: S1,
+    S2, S3 and N more`` (the count first; the subjects sorted)."""
+    import polars as pl
+
+    ids = (
+        events.group_by("subject_id")
+        .agg((pl.col("event") == "infusion").any().alias("_treated"))
+        .filter(~pl.col("_treated"))
+        .get_column("subject_id")
+        .cast(pl.String)
+        .sort()
+        .head(NAMED_SUBJECTS)
+        .to_list()
+    )
+    return (f"{count} subject(s) without an infusion are outside the treated set and in no endpoint: "
+            f"{named_subjects(ids, count)}")  # fmt: skip
 
 
 def read_input(source: str, config: Config, *, with_sha256: bool = False) -> Any:

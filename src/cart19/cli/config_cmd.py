@@ -13,7 +13,9 @@ def register(app: typer.Typer) -> None:
         help=(
             "Print the full configuration as TOML: the spec's defaults, or with --config a file's "
             "settings merged over them (validated). Save it, edit it, pass it with --config.\n\n"
-            "Example:  cart19 config > cart19.toml"
+            "\b\nExamples:\n  cart19 config > cart19.toml\n"
+            "  cart19 config --config cart19.toml -o merged.toml\n"
+            "  cart19 derive examples/events.csv --config cart19.toml"
         ),
     )
     @command

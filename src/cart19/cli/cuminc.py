@@ -125,7 +125,8 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--dataset", help="Write the per-subject rows (time and status) instead of the summary.")
         ] = False,
         landmarks: Annotated[
-            str | None, typer.Option("--landmarks", help="Months for the landmark estimates, e.g. 6,12,24.")
+            str | None,
+            typer.Option("--landmarks", help="Months for the landmark estimates, e.g. 6,12,24.", metavar="MONTHS"),
         ] = None,
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,

@@ -274,9 +274,12 @@ def register(app: typer.Typer) -> None:
     @app.command("km", help=HELP)
     @command
     def km(
-        file: InputArg,
+        file: Annotated[str, typer.Argument(help="ADTTE table (CSV or Parquet, or - for standard input) with "
+                                            "PARAMCD, AVAL (days) and CNSR (0 event, 1 censored): the output of "
+                                            "cart19 derive, or one made by SAS or R.", metavar="ADTTE")],  # fmt: skip
         landmarks: Annotated[
-            str | None, typer.Option("--landmarks", help="Months for the landmark estimates, e.g. 6,12,24.")
+            str | None,
+            typer.Option("--landmarks", help="Months for the landmark estimates, e.g. 6,12,24.", metavar="MONTHS"),
         ] = None,
         by: KmByOpt = None,
         tests: TestsOpt = False,

@@ -56,6 +56,7 @@ Machine formats (piped, --format or -o) are long, one row per figure:
 table,item,statistic,value,N. --listing writes one row per subject and syndrome group
 instead: USUBJID,group,max_grade,onset_day,duration_days,ongoing,SRCSEQ.
 
+\b
 Examples:
   cart19 safety examples/events.csv
   cart19 safety examples/events.csv -o safety.csv

@@ -2,30 +2,53 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
 import typer
 
-from cart19.cli.common import Env, Format, FormatOpt, OutputOpt, QuietOpt, command, write_frame
+from cart19.cli.common import Env, Format, OutputOpt, QuietOpt, command, write_frame
 
 HELP = """Write a realistic synthetic CD19 CAR-T trial in the input format.
 
 Responses, relapses, transplants, deaths, AE terms and grades follow the distributions of a
 CD19 CAR-T trial in B-ALL; every row is valid by construction; the same seed gives the same
-bytes. CSV by default, Parquet with -o FILE.parquet.
+bytes. CSV by default (also on a terminal), Parquet with -o FILE.parquet or --format parquet,
+JSON Lines with --format json.
 
-Example:  cart19 simulate --subjects 1000 --seed 7 -o trial.csv && cart19 derive trial.csv
+\b
+Examples:
+  cart19 simulate --subjects 1000 --seed 7 -o trial.csv
+  cart19 simulate --subjects 100000 -o trial.parquet
+  cart19 simulate --subjects 150 --seed 1 | cart19 check-dlt -
 """
+
+
+class SimulateFormat(str, enum.Enum):
+    """The formats simulate writes (an event file: no table)."""
+
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+SimulateFormatOpt = Annotated[
+    SimulateFormat | None,
+    typer.Option("--format", "-f", help="csv (default), json (JSON Lines) or parquet. Default: from -o's extension, "
+                 "else csv."),
+]  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
     @app.command("simulate", help=HELP)
     @command
     def simulate(
-        subjects: Annotated[int, typer.Option("--subjects", "-n", min=1, max=10_000_000, help="Number of subjects.")] = 15,
-        seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Random seed.")] = 1,
+        subjects: Annotated[
+            int, typer.Option("--subjects", "-n", min=1, max=10_000_000, help="Number of subjects.", metavar="N")
+        ] = 15,
+        seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="Random seed.", metavar="SEED")] = 1,
         output: OutputOpt = None,
-        fmt: FormatOpt = None,
+        fmt: SimulateFormatOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.cli.common import atomic_write, frame_bytes, resolve_format
@@ -33,7 +56,7 @@ def register(app: typer.Typer) -> None:
         from cart19.io.write import open_sink, stream_to_stdout, write_to_stdout
 
         env = Env.current(quiet=quiet)
-        chosen = resolve_format(fmt, output, env)
+        chosen = resolve_format(None if fmt is None else Format(fmt.value), output, env)
         if chosen is Format.table:
             chosen = Format.csv
         if chosen is not Format.csv:  # Parquet and JSON Lines: one frame

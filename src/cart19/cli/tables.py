@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
             TableFormat | None,
             typer.Option("--format", "-f", help="rtf or docx. Default: from the extension of -o."),
         ] = None,
-        title: Annotated[str, typer.Option("--title", help="The study, in every page header.")] = DEFAULT_STUDY,
+        title: Annotated[str, typer.Option("--title", help="The study, in every page header.", metavar="TEXT")] = DEFAULT_STUDY,
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
         subjects: SubjectsOpt = None,

@@ -148,17 +148,35 @@ def grouped_tables(tables: pl.DataFrame, by: str) -> list[Table]:
 
 
 def listing_table(listing: pl.DataFrame) -> Table:
-    """A rich table of the key listing columns."""
+    """A rich table of the listing that fits a terminal: the key columns under short headings
+    (the start date with its imputation flag), the term wrapped, the rest kept on one line;
+    the SOC, end dates and DLT rule are in the machine formats (the caption says so)."""
+    from rich import box
     from rich.table import Table
 
-    columns = ["USUBJID", "AESEQ", "AEDECOD", "AESOC", "AETOXGR", "ASTDT", "ASTDTF", "AENDT", "ASTDY", "ADURN",
-               "AESER", "AEREL", "TRTEMFL", "DLTFL", "DLTRULE"]  # fmt: skip
     table = Table(title=f"Adverse events of treated subjects ({listing.height} records)", header_style="bold",
-                  title_justify="left")  # fmt: skip
-    for name in columns:
-        table.add_column(name, justify="right" if name in {"AESEQ", "AETOXGR", "ASTDY", "ADURN"} else "left")
-    for row in listing.select(columns).iter_rows():
-        table.add_row(*("" if v is None else _escape(str(v)) for v in row))
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0),
+                  caption="gr grade, day study day of onset, days duration, ser serious, rel related, TE "
+                          "treatment-emergent; (D) an imputed day. SOC, end dates and the DLT rule: --format csv "
+                          "or json.", caption_justify="left")  # fmt: skip
+    headings = [("subject", "USUBJID"), ("seq", "AESEQ"), ("term", "AEDECOD"), ("gr", "AETOXGR"),
+                ("start", "ASTDT"), ("day", "ASTDY"), ("days", "ADURN"), ("ser", "AESER"),
+                ("rel", "AEREL"), ("TE", "TRTEMFL"), ("DLT", "DLTFL")]  # fmt: skip
+    for heading, name in headings:
+        right = name in {"AESEQ", "AETOXGR", "ASTDY", "ADURN"}
+        if name == "AEDECOD":
+            table.add_column(heading, justify="left", ratio=1, min_width=12, overflow="fold")
+        else:
+            table.add_column(heading, justify="right" if right else "left", no_wrap=True)
+    for row in listing.iter_rows(named=True):
+        cells = []
+        for _, name in headings:
+            value = row[name]
+            text = "" if value is None else _escape(str(value))
+            if name == "ASTDT" and row.get("ASTDTF"):
+                text += f" ({_escape(str(row['ASTDTF']))})"
+            cells.append(text)
+        table.add_row(*cells)
     return table
 
 

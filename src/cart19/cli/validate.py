@@ -7,7 +7,16 @@ from typing import Annotated, Any
 
 import typer
 
-from cart19.cli.common import ConfigOpt, Env, InputArg, QuietOpt, SubjectsCheckOpt, command
+from cart19.cli.common import (
+    NO_RECORDS_WARNING,
+    ConfigOpt,
+    Env,
+    InputArg,
+    QuietOpt,
+    SubjectsCheckOpt,
+    command,
+    untreated_warning,
+)
 from cart19.errors import ExitCode
 
 HELP = """Check an event file against the input format and list every problem at once.
@@ -98,10 +107,11 @@ def register(app: typer.Typer) -> None:
         codes = None if result.subjects is None else result.subjects.codes
         summary = summarise(result.events, codes)
         warnings = list(result.warnings)
+        if result.events.height == 0:
+            warnings.append(Issue(None, None, None, NO_RECORDS_WARNING, "warning"))
         untreated = summary["subjects"] - summary["infused_subjects"]
         if untreated:
-            warnings.append(Issue(None, None, None, f"{untreated} subject(s) without an infusion are outside the "
-                                  "treated set and in no endpoint", "warning"))  # fmt: skip
+            warnings.append(Issue(None, None, None, untreated_warning(result.events, untreated), "warning"))
         if covariates is not None:
             ids = result.subjects.ids if result.subjects is not None else result.events.get_column("subject_id")
             warnings.extend(Issue(None, None, None, text, "warning") for text in subject_mismatch(covariates, ids))

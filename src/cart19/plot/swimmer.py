@@ -11,9 +11,14 @@ only draws what it is given.
   NR/PD/NE (endpoints.md, "Response sets"). Only assessments that count as "response to the
   infusion" (before any ``new_therapy``, before a salvage ``hsct``) give the colour; the engine's
   :func:`cart19.engine.tte.follow_up` decides which those are.
+  The colour is drawn twice: on the lane, and in a "best response" cell left of the lane (with
+  its text), which no marker covers.
 * **Markers** - each assessment on or after day 0 (coloured by its result; hollow when it does
   not count as a response to the infusion), each relapse (by site), HSCT, new therapy, death
-  (by cause) and each DLT (the qualifying AE records of :func:`cart19.engine.dlt.dlt_review`).
+  (by cause), withdrawal, and each DLT (the qualifying AE records of
+  :func:`cart19.engine.dlt.dlt_review`) on a thin DLT track of its own just above the lane.
+  Every kind has its own shape, so the plot reads in grey too. An arrow past the lane's end
+  marks a subject alive and still followed.
 * **The DLT window** (day 0 to ``dlt.window_days``) is shaded.
 """
 
@@ -37,7 +42,7 @@ _GROUP_OF = {"CR": "CR", "CRh": "CRh", "CRi": "CRi", "MLFS": "MLFS", "PR": "PR",
 assert set(RESPONSE_RANK) == set(ASSESSMENT_RESULTS)
 
 #: Marker kinds, in legend order.
-MARKER_KINDS: tuple[str, ...] = ("assessment", "relapse", "hsct", "new_therapy", "death", "dlt")
+MARKER_KINDS: tuple[str, ...] = ("assessment", "relapse", "hsct", "new_therapy", "death", "withdrawal", "dlt")
 
 LANE_SCHEMA: dict[str, pl.DataType] = {
     "lane": pl.Int64(),
@@ -151,7 +156,9 @@ def swimmer_data(events: pl.DataFrame, config: Config, dlt_events: pl.DataFrame 
     day = (pl.col("date") - pl.col("infusion_date")).dt.total_days()
     on_study = events.join(lanes.select("subject_id", "lane", "infusion_date"), on="subject_id").filter(day >= 0)
     counted_lines = counted.get_column("line")
-    record_markers = on_study.filter(pl.col("event").is_in(["assessment", "relapse", "hsct", "new_therapy", "death"])).select(
+    record_markers = on_study.filter(
+        pl.col("event").is_in(["assessment", "relapse", "hsct", "new_therapy", "death", "withdrawal"])
+    ).select(
         "lane",
         "subject_id",
         day.alias("day"),
@@ -196,32 +203,42 @@ RESPONSE_COLOURS: dict[str, str] = {
     "NR/PD/NE": "#999999",
     "not assessed": "#DDDDDD",
 }
+#: The text of the best-response cell of each group.
+RESPONSE_CELL_TEXT: dict[str, str] = {"CR": "CR", "CRh": "CRh", "CRi": "CRi", "MLFS": "MLFS", "PR": "PR",
+                                      "NR/PD/NE": "NR", "not assessed": "-"}  # fmt: skip
 
-#: Marker style of each (kind, detail); detail None = any.
+#: Marker style of each (kind, detail); detail None = any. Each entry has a shape of its own.
 MARKER_STYLES: dict[tuple[str, str | None], dict[str, Any]] = {
-    ("relapse", "hematologic"): {"marker": "*", "color": "#D55E00", "s": 150, "label": "Relapse, haematologic"},
-    ("relapse", "extramedullary"): {"marker": "h", "color": "#D55E00", "s": 90, "label": "Relapse, extramedullary"},
-    ("hsct", None): {"marker": "^", "color": "#332288", "s": 80, "label": "HSCT"},
+    ("relapse", "hematologic"): {"marker": "*", "color": "#D55E00", "s": 130, "label": "Relapse, haematologic"},
+    ("relapse", "extramedullary"): {"marker": "h", "color": "#D55E00", "s": 80, "label": "Relapse, extramedullary"},
+    ("hsct", None): {"marker": "^", "color": "#332288", "s": 70, "label": "HSCT"},
     ("new_therapy", None): {"marker": "d", "color": "#AA4499", "s": 80, "label": "New therapy"},
-    ("death", "disease"): {"marker": "X", "color": "#000000", "s": 110, "label": "Death: disease"},
-    ("death", "toxicity"): {"marker": "P", "color": "#CC0000", "s": 110, "label": "Death: toxicity"},
-    ("death", "other"): {"marker": "s", "color": "#444444", "s": 70, "label": "Death: other"},
-    ("death", "unknown"): {"marker": "D", "color": "#777777", "s": 60, "label": "Death: unknown cause"},
-    ("dlt", None): {"marker": "v", "color": "#CC0000", "s": 70, "label": "DLT (onset)"},
+    ("death", "disease"): {"marker": "X", "color": "#000000", "s": 100, "label": "Death: disease"},
+    ("death", "toxicity"): {"marker": "P", "color": "#CC0000", "s": 100, "label": "Death: toxicity"},
+    ("death", "other"): {"marker": "s", "color": "#444444", "s": 60, "label": "Death: other"},
+    ("death", "unknown"): {"marker": r"$\mathbf{?}$", "color": "#000000", "s": 150, "label": "Death: unknown cause"},
+    ("withdrawal", None): {"marker": "|", "color": "#000000", "s": 260, "label": "Withdrawn (follow-up ends)"},
+    ("dlt", None): {"marker": "v", "color": "#CC0000", "s": 40, "label": "DLT onset (track above the lane)"},
 }
+#: Kinds drawn as line markers (no fill: they need a line width).
+_LINE_MARKERS = {"|"}
 #: Assessment markers: a small circle in the result's colour (hollow when not counted).
 ASSESSMENT_COLOURS: dict[str, str] = {
     "CR": "#009E73", "CRh": "#56B4E9", "CRi": "#0072B2", "MLFS": "#F0E442", "PR": "#E69F00",
     "NR": "#999999", "PD": "#D55E00", "NE": "#FFFFFF",
 }  # fmt: skip
-_LANE_HEIGHT = 0.6
+LANE_HEIGHT = 0.5
 _LANE_ALPHA = 0.5  # lanes lighter than the assessment dots drawn on them
-_DLT_OFFSET = -0.42  # the DLT triangle sits above the lane (the y axis points down)
+#: The DLT track: above the lane's bar (the y axis points down), in the gap between two lanes.
+DLT_OFFSET = -0.39
 
 
 def figure_height(n_lanes: int) -> float:
-    """Inches: grows with the number of lanes so 15 or 60 subjects stay readable."""
-    return max(4.5, 1.6 + 0.32 * n_lanes)
+    """Inches: grows with the number of lanes so 15, 60 or 150 subjects stay readable (a
+    little less per lane beyond 60)."""
+    if n_lanes <= 60:
+        return max(4.8, 1.8 + 0.32 * n_lanes)
+    return 1.8 + 0.32 * 60 + 0.22 * (n_lanes - 60)
 
 
 #: Lanes a swimmer plot draws by default: more are not readable on a page (and 10,000 lanes
@@ -236,19 +253,22 @@ def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | N
     """Draw :class:`SwimmerData` and return the matplotlib figure.
 
     At most ``max_lanes`` lanes are drawn (None: all), those with the longest follow-up; the
-    title then says how many of how many are shown. Subject IDs are labels with their control
-    characters escaped and cut to :data:`LABEL_CHARS` characters.
+    title and a note under the plot then say how many of how many are shown. Subject IDs are
+    labels with their control characters escaped and cut to :data:`LABEL_CHARS` characters.
 
+    Two axes: ``figure.axes[0]`` the lanes, ``figure.axes[1]`` the best-response cells.
     Artists carry ids for tests and for SVG users: each lane bar ``lane:<subject_id>``, each
-    marker collection ``marker:<kind>:<detail>`` (one point per marker), the shaded window
-    ``dlt-window``, the end-of-lane arrows ``ongoing``.
+    best-response cell ``response:<subject_id>``, each marker collection
+    ``marker:<kind>:<detail>`` (one point per marker), the shaded window ``dlt-window``, the
+    arrows past the end of the lanes of subjects still followed ``ongoing``, the note of a cap
+    ``cap-note``.
     """
     from cart19.plot._mpl import pyplot
 
     plt = pyplot()  # first: a clear message when matplotlib is missing
     from matplotlib.colors import to_rgba
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+    from matplotlib.patches import Patch, Rectangle
 
     if time_unit not in ("days", "months"):
         raise ValueError(f"time_unit must be 'days' or 'months', got {time_unit!r}")
@@ -261,36 +281,51 @@ def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | N
         lanes = lanes.filter(pl.col("lane") < max_lanes)
         markers = markers.filter(pl.col("lane") < max_lanes)
     n = lanes.height
-    fig, ax = plt.subplots(figsize=(11.5, figure_height(n)), layout="constrained")
+    dense = n > 30
+    fig = plt.figure(figsize=(12.5, figure_height(n)), layout="constrained")
+    grid = fig.add_gridspec(1, 2, width_ratios=[0.55, 12.0], wspace=0.0)
+    ax = fig.add_subplot(grid[1])
+    cells = fig.add_subplot(grid[0], sharey=ax)
 
-    window = ax.axvspan(0, data.dlt_window_days * scale, color="#CC0000", alpha=0.13, lw=0, zorder=0)
+    longest = (lanes["end_day"].max() or 0) * scale
+    right = max(longest * 1.06, data.dlt_window_days * scale * 2, 1)
+    window = ax.axvspan(0, data.dlt_window_days * scale, color="#CC0000", alpha=0.10, lw=0, zorder=0)
     window.set_gid("dlt-window")
 
     for row in lanes.iter_rows(named=True):
-        bars = ax.barh(row["lane"], row["end_day"] * scale, left=0, height=_LANE_HEIGHT,
-                       color=to_rgba(RESPONSE_COLOURS[row["response_group"]], _LANE_ALPHA), edgecolor="#555555",
+        subject = escape_controls(row["subject_id"])
+        group = row["response_group"]
+        bars = ax.barh(row["lane"], row["end_day"] * scale, left=0, height=LANE_HEIGHT,
+                       color=to_rgba(RESPONSE_COLOURS[group], _LANE_ALPHA), edgecolor="#555555",
                        linewidth=0.5, zorder=1)  # fmt: skip
-        bars.patches[0].set_gid(f"lane:{escape_controls(row['subject_id'])}")
+        bars.patches[0].set_gid(f"lane:{subject}")
+        cell = Rectangle((0.08, row["lane"] - 0.42), 0.84, 0.84, facecolor=RESPONSE_COLOURS[group],
+                         edgecolor="#555555", linewidth=0.5)  # fmt: skip
+        cell.set_gid(f"response:{subject}")
+        cells.add_patch(cell)
+        cells.text(0.5, row["lane"], RESPONSE_CELL_TEXT[group], ha="center", va="center",
+                       fontsize=8 if not dense else (6.5 if n <= 80 else 6), color="#FFFFFF" if group in ("CRi",) else "#000000")  # fmt: skip
     ongoing = lanes.filter(pl.col("outcome") == "ongoing")
-    if ongoing.height:
-        arrows = ax.scatter((ongoing["end_day"] * scale).to_list(), ongoing["lane"].to_list(), marker=">",
-                            s=35, color="#555555", zorder=2, clip_on=False)  # fmt: skip
+    if ongoing.height:  # past the end of the lane, so that no marker at the last visit hides it
+        arrows = ax.scatter((ongoing["end_day"] * scale + 0.012 * right).to_list(), ongoing["lane"].to_list(),
+                            marker=">", s=45 if not dense else 30, color="#000000", zorder=5, clip_on=False)  # fmt: skip
         arrows.set_gid("ongoing")
 
-    handles: list[Any] = [Patch(facecolor=to_rgba(RESPONSE_COLOURS[g], _LANE_ALPHA), edgecolor="#555555", label=f"Best response: {g}")
+    handles: list[Any] = [Patch(facecolor=RESPONSE_COLOURS[g], edgecolor="#555555", label=f"Best response: {g}")
                           for g in RESPONSE_GROUPS if g in set(lanes["response_group"])]  # fmt: skip
     assessments = markers.filter(pl.col("kind") == "assessment")
+    dot = 22 if not dense else 16
     for (result, counted), group in sorted(
         assessments.group_by("detail", "counted"), key=lambda item: (RESPONSE_RANK.index(item[0][0]), not item[0][1])
     ):
         colour = ASSESSMENT_COLOURS[result]
-        points = ax.scatter((group["day"] * scale).to_list(), group["lane"].to_list(), marker="o", s=26, zorder=3,
+        points = ax.scatter((group["day"] * scale).to_list(), group["lane"].to_list(), marker="o", s=dot, zorder=3,
                             facecolors=colour if counted else "none", edgecolors="#222222" if counted else colour,
-                            linewidths=0.8 if counted else 1.4)  # fmt: skip
+                            linewidths=0.7 if counted else 1.3)  # fmt: skip
         points.set_gid(f"marker:assessment:{result}" + ("" if counted else ":not-counted"))
     if assessments.height:
         present = set(assessments["detail"])
-        handles.append(Line2D([], [], ls="", marker="o", mfc="white", mec="#222222", label="Assessment (dot colour = result):"))
+        handles.append(Line2D([], [], ls="", marker="", label="Assessment (dot colour = result):"))
         for result in RESPONSE_RANK:
             if result in present:
                 handles.append(Line2D([], [], ls="", marker="o", ms=5, mfc=ASSESSMENT_COLOURS[result], mec="#222222",
@@ -308,25 +343,35 @@ def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | N
             continue
         style = dict(style)
         label = style.pop("label")
-        offset = _DLT_OFFSET if kind == "dlt" else 0.0
+        if dense:
+            style["s"] = style["s"] * 0.7
+        offset = DLT_OFFSET if kind == "dlt" else 0.0
+        line = style["marker"] in _LINE_MARKERS
+        if not line:  # a white rim keeps a filled marker apart from what it sits on
+            style["edgecolors"] = "none" if kind == "dlt" else "white"
         points = ax.scatter((selected["day"] * scale).to_list(), (selected["lane"] + offset).to_list(),
-                            edgecolors="white" if kind != "dlt" else "none", linewidths=0.6, zorder=4, **style)  # fmt: skip
+                            linewidths=2.2 if line else 0.5, zorder=4, **style)  # fmt: skip
         points.set_gid(f"marker:{kind}:{detail or 'any'}")
-        handles.append(Line2D([], [], ls="", marker=style["marker"], color=style["color"],
-                              ms=(style["s"] ** 0.5) * 0.8, label=label))  # fmt: skip
+        handles.append(Line2D([], [], ls="", marker=style["marker"], color=style["color"], mew=2.0 if line else 1.0,
+                              ms=min((MARKER_STYLES[key]["s"] ** 0.5) * 0.8, 10), label=label))  # fmt: skip
 
-    handles.append(Patch(facecolor="#CC0000", alpha=0.13, label=f"DLT window (day 0-{data.dlt_window_days})"))
+    handles.append(Patch(facecolor="#CC0000", alpha=0.10, label=f"DLT window (day 0-{data.dlt_window_days})"))
     if ongoing.height:
-        handles.append(Line2D([], [], ls="", marker=">", color="#555555", label="Alive, follow-up continues"))
+        handles.append(Line2D([], [], ls="", marker=">", color="#000000", label="Alive, follow-up continues"))
 
-    ax.set_yticks(lanes["lane"].to_list())
     labels = [shorten(escape_controls(subject), LABEL_CHARS) for subject in lanes["subject_id"].to_list()]
-    ax.set_yticklabels(labels, fontsize=8 if n > 30 else 9)
-    for label in ax.get_yticklabels():
+    cells.set_yticks(lanes["lane"].to_list())
+    cells.set_yticklabels(labels, fontsize=9 if n <= 30 else (7.5 if n <= 80 else 6.5))
+    for label in cells.get_yticklabels():
         label.set_parse_math(False)  # subject IDs are data: never read `$...$` as mathtext
+    ax.tick_params(axis="y", labelleft=False, length=0)
+    cells.tick_params(axis="y", length=0)
+    cells.set_xlim(0, 1)
+    cells.set_xticks([])
+    cells.set_title("Best\nresp.", fontsize=8, loc="center")
+    for side in ("top", "right", "bottom", "left"):
+        cells.spines[side].set_visible(False)
     ax.set_ylim(n - 0.4, -0.8)  # lane 0 (longest follow-up) at the top
-    longest = (lanes["end_day"].max() or 0) * scale
-    right = max(longest * 1.04, data.dlt_window_days * scale * 2, 1)
     ax.set_xlim(-0.012 * right, right)
     if time_unit == "months":
         ax.set_xlabel("Months since CAR-T infusion (day 0 = infusion; 1 month = 30.4375 days)")
@@ -335,10 +380,10 @@ def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | N
         ax.xaxis.set_major_locator(MultipleLocator(3 if longest <= 36 else 6))
     else:
         ax.set_xlabel("Days since CAR-T infusion (day 0 = infusion)")
-    ax.set_ylabel("Subject (longest follow-up at the top)")
+    cells.set_ylabel("Subject (longest follow-up at the top)")
     ax.grid(axis="x", color="#EEEEEE", zorder=0)
     ax.set_axisbelow(True)
-    for side in ("top", "right"):
+    for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     heading = title or "Swimmer plot: follow-up, best response and key events per infused subject"
     shown_lanes = f"N = {n} infused" if n == n_all else (
@@ -348,6 +393,12 @@ def draw_swimmer(data: SwimmerData, *, time_unit: str = "months", title: str | N
     else:
         heading += f"\n({shown_lanes})"
     ax.set_title(heading, fontsize=11, loc="left")
+    if n < n_all:
+        note = fig.supxlabel(f"Note: {n_all - n} of the {n_all} infused subjects are not drawn (those with the "
+                             f"shortest follow-up); a page holds about {MAX_LANES} readable lanes "
+                             "(cart19 plot swimmer --max-lanes N to change, 0 for all).", fontsize=9,
+                             style="italic")  # fmt: skip
+        note.set_gid("cap-note")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
               borderaxespad=0.0)  # fmt: skip
     return fig
