@@ -233,6 +233,8 @@ class Inputs:
         return trace_sources(frame, self.provenance)
     #: the subject file (``--subjects``): subject_id and the covariates as text, or None
     covariates: pl.DataFrame | None = None
+    #: SDTM input: DM's ``STUDYID``, when it has one
+    studyid: str | None = None
 
     def groups(self, by: str | None) -> pl.DataFrame | None:
         """The ``groups`` frame of ``--by`` (subject_id, group), or None without ``--by``."""
@@ -296,7 +298,8 @@ def load_inputs(
     for warning in warnings:
         env.warn(warning)
     return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff, warnings=warnings,
-                  subjects=subjects, covariates=covariates, provenance=getattr(result, "provenance", None))
+                  subjects=subjects, covariates=covariates, provenance=getattr(result, "provenance", None),
+                  studyid=getattr(result, "studyid", None))
 
 
 def read_input(source: str, config: Config, *, with_sha256: bool = False) -> Any:

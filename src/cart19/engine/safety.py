@@ -321,13 +321,20 @@ def syndrome_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     )
 
 
+def period_number(day: pl.Expr, config: Config) -> pl.Expr:
+    """The period (1, 2, ... in ``safety.periods``' order, Int32) a study day falls in, null
+    outside every period (ADAE's ``APERIOD``)."""
+    number = pl.lit(None, pl.Int32())
+    for i, p in reversed(list(enumerate(config.safety.periods, start=1))):
+        number = pl.when(day.is_between(p.first_day, p.last_day)).then(pl.lit(i, pl.Int32())).otherwise(number)
+    return number
+
+
 def period_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     """Per infused subject and period with a TEAE whose onset day is in it: ``_sid,
     period, any, grade_ge3, serious`` (booleans; "a subject counts once per period")."""
     periods = config.safety.periods
-    index = pl.lit(None, pl.Int32())
-    for i, p in reversed(list(enumerate(periods))):
-        index = pl.when(pl.col("study_day").is_between(p.first_day, p.last_day)).then(pl.lit(i, pl.Int32())).otherwise(index)
+    index = period_number(pl.col("study_day"), config) - 1
     labels = pl.Series([p.label for p in periods], dtype=pl.String())
     return (
         teae.select("_sid", index.alias("_period"), "grade", "serious")
