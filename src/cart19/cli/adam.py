@@ -27,6 +27,7 @@ from cart19.cli.common import (
     command,
     load_inputs,
     parse_cutoff,
+    report_input_error,
 )
 from cart19.errors import ExitCode
 
@@ -180,8 +181,16 @@ def register(app: typer.Typer) -> None:
             originator=config.study.originator,
             source_system=("cart19", __version__),
         )
+        failed = []
         for frame, meta in datasets:  # every problem of every dataset before any file is written
-            submission.check(frame, meta, fmt.value)
+            try:
+                submission.check(frame, meta, fmt.value)
+            except submission.SubmissionError as exc:
+                failed.append(exc)
+        for exc in failed:
+            report_input_error(exc, env)
+        if failed:
+            return ExitCode.INVALID
         written = []
         try:
             folder.mkdir(parents=True, exist_ok=True)
