@@ -307,3 +307,48 @@ def test_an_unknown_extension_with_format_and_json_lines_stay_allowed(write_csv,
     first = json.loads((tmp_path / "adtte.json").read_text(encoding="utf-8").splitlines()[0])  # JSON Lines
     assert first["USUBJID"] == "S1"
     assert run_cli("derive", source, "-o", tmp_path / "x.xpt", "--format", "csv").exit_code == 2
+
+
+# --------------------------------------------------------------------------- as R reads them
+
+FIXTURES = ROOT / "tests" / "fixtures" / "adam"
+
+
+@pytest.mark.parametrize("name", ["adsl", "adae", "adrs"])
+def test_example_xpt_read_back_by_pyreadstat_matches_what_r_read(tmp_path, name):
+    """The example trial's dataset, written here, is byte for byte the file R (haven) read
+    (tests/fixtures/adam, read_xpt.R); read back with pyreadstat it has R's values, labels,
+    classes, SAS formats and dataset label."""
+    import csv
+
+    from cart19.io.read import read_events
+    from cart19.io.submission import Provenance, write_xpt
+
+    events = read_events(str(ROOT / "examples" / "events.csv")).events
+    build = {"adsl": adam.adsl, "adae": adam.adae, "adrs": adam.adrs}[name]
+    frame, meta = build(events, Config(), studyid="CART19")
+    when = dt.datetime(2025, 6, 30)
+    path = tmp_path / f"{name}.xpt"
+    write_xpt(frame, meta, path, Provenance("CART19", when, when, "cart19"))
+    assert path.read_bytes() == (FIXTURES / f"{name}.xpt").read_bytes()
+
+    back, read = pyreadstat.read_xport(str(path), output_format="polars")
+    text = back.with_columns(
+        pl.col(pl.Date).dt.to_string("%Y-%m-%d"),
+        pl.col(pl.Float64).cast(pl.Int64).cast(pl.String),
+        pl.col(pl.String).replace("", None),
+    )
+    with open(FIXTURES / f"{name}_r_values.csv", newline="", encoding="utf-8") as handle:
+        r_rows = [[cell or None for cell in row] for row in csv.reader(handle)]
+    assert r_rows[0] == back.columns == meta.names
+    assert [list(row) for row in text.rows()] == r_rows[1:]
+    with open(FIXTURES / f"{name}_r_attributes.csv", newline="", encoding="utf-8") as handle:
+        r_attributes = list(csv.DictReader(handle))
+    r_class = {"character": "string", "numeric": "number", "Date": "date"}
+    ours = {"string": "string", "integer": "number", "date": "date"}
+    assert [(a["name"], a["label"], r_class[a["class"]], a["format_sas"] or None) for a in r_attributes] == [
+        (v.name, v.label, ours[v.type], "DATE9" if v.type == "date" else None) for v in meta.variables
+    ]
+    with open(FIXTURES / f"{name}_r_dataset.csv", newline="", encoding="utf-8") as handle:
+        (dataset,) = list(csv.DictReader(handle))
+    assert (dataset["label"], int(dataset["rows"]), int(dataset["columns"])) == (meta.label, *back.shape)
