@@ -6,9 +6,14 @@ the rule it comes from (docs/endpoints.md, docs/adam.md), so that ``define.json`
 reviewer trace every number to its rule. The derivations read the configuration, so a changed
 window or response set shows in the metadata too.
 
-ADTTE is the first dataset here: the frame ``derive`` writes
-(:data:`cart19.engine.tte.ADTTE_SCHEMA`) plus ``STUDYID`` (``study.studyid``) and ``PARAMN``
-(the parameter's place in the configured order).
+* ADTTE: the frame ``derive`` writes (:data:`cart19.engine.tte.ADTTE_SCHEMA`) plus ``STUDYID``
+  and ``PARAMN`` (the parameter's place in the configured order), and the covariates.
+* ADSL, ADAE, ADRS (:func:`adsl`, :func:`adae`, :func:`adrs`): the figures of the engines that
+  own the rules (``safety.subject_status``, ``response.best_overall_response`` and
+  ``response_listing``, ``teae.ae_listing``, ``tte.follow_up``), never derived again here.
+
+``STUDYID`` is the caller's: DM's for SDTM input, else ``study.studyid``. The relative days
+(``ASTDY``, ``AENDY``, ``ADY``) are the trial's study day: date - infusion date (infusion = day 0).
 """
 
 from __future__ import annotations
@@ -201,14 +206,14 @@ def adsl_variables(config: Config, covariates: Sequence[Variable] = ()) -> tuple
         Variable("SUBJID", "Subject Identifier for the Study", "string", "Input subject_id"),
         *covariates,
         Variable("ENRLFL", "Enrolled Population Flag", "string",
-                 "Y for every subject in the input (disposition: enrolled); safety-profile.md"),
-        Variable("SAFFL", "Safety Population Flag", "string", "Y when infused (an infusion record), else N; endpoints.md"),
+                 "Y for every subject in the input (disposition: enrolled); docs/safety.md"),
+        Variable("SAFFL", "Safety Population Flag", "string", "Y when infused (an infusion record), else N; docs/endpoints.md"),
         Variable("DLTEVLFL", "DLT-Evaluable Population Flag", "string",
                  f"Y when infused and followed through day {through} (dlt.evaluable_through_day) or with a DLT, "
-                 "else N; docs/dlt.md"),
+                 "else N; docs/endpoints.md DLT"),
         Variable("EFFFL", "Efficacy-Evaluable Population Flag", "string",
                  f"Y when infused with an adequate assessment (not NE) on study day 1-{window} "
-                 "(response.window_days), else N; docs/safety.md"),
+                 "(response.window_days), else N; docs/safety.md disposition"),
         Variable("TRTSDT", "Date of First Exposure to Treatment", "date", "Date of the infusion record"),
         Variable("LDSTDT", "Lymphodepletion Start Date", "date", "Date of the first lymphodepletion record"),
         Variable("EOTDT", "End of Treatment Date", "date", "Date of the first end_of_treatment record"),
@@ -321,20 +326,20 @@ def adae_variables(config: Config) -> tuple[Variable, ...]:
         Variable("ASTDTF", "Analysis Start Date Imputation Flag", "string",
                  "D when the onset's day was imputed (YYYY-MM), M when its month was (SDTM year only)"),
         Variable("AENDT", "Analysis End Date", "date", "end_date of the ae record (empty: ongoing)"),
-        Variable("ASTDY", "Analysis Start Relative Day", "integer", "ASTDT - TRTSDT (infusion = day 0); cli.md"),
-        Variable("AENDY", "Analysis End Relative Day", "integer", "AENDT - TRTSDT (infusion = day 0); cli.md"),
+        Variable("ASTDY", "Analysis Start Relative Day", "integer", "ASTDT - TRTSDT (infusion = day 0, no day 1 rule); docs/adam.md"),
+        Variable("AENDY", "Analysis End Relative Day", "integer", "AENDT - TRTSDT (infusion = day 0, no day 1 rule); docs/adam.md"),
         Variable("ADURN", "Analysis Duration (N)", "integer",
-                 "AENDT - ASTDT + 1 days; ongoing: until the subject's last record; docs/teae.md"),
+                 "AENDT - ASTDT + 1 days; ongoing: until the subject's last record; docs/endpoints.md TEAE"),
         Variable("ATOXGR", "Analysis Toxicity Grade", "string", "grade of the ae record (1-5)"),
         Variable("AESER", "Serious Event", "string", "serious of the ae record (Y, N, empty)"),
         Variable("AEREL", "Causality", "string", "related of the ae record (Y, N, empty)"),
         Variable("TRTEMFL", "Treatment Emergent Analysis Flag", "string",
-                 f"Y when ASTDY is 0-{config.teae.window_days} (teae.window_days); endpoints.md TEAE"),
+                 f"Y when ASTDY is 0-{config.teae.window_days} (teae.window_days); docs/endpoints.md TEAE"),
         Variable("DLTFL", "Dose-Limiting Toxicity Flag", "string",
-                 f"Y when onset is in the DLT window and a DLT rule is met ({dlt}); docs/dlt.md"),
+                 f"Y when onset is in the DLT window and a DLT rule is met ({dlt}); docs/endpoints.md DLT"),
         Variable("DLTRULE", "DLT Rules Met", "string", "Names of the DLT rules met, ;-joined in configuration order"),
         Variable("APERIOD", "Period", "integer",
-                 f"Period of ASTDY (safety.periods: {_periods(config)}); empty outside them; safety-profile.md"),
+                 f"Period of ASTDY (safety.periods: {_periods(config)}); empty outside them; docs/safety.md"),
         Variable("SRCDOM", "Source Data", "string", "ae (or the SDTM domain AE)"),
         Variable("SRCSEQ", "Source Sequence Number", "integer", "Input line (or SDTM AESEQ) of the ae record"),
     )  # fmt: skip
@@ -385,10 +390,10 @@ def adrs_variables(config: Config) -> tuple[Variable, ...]:
         Variable("ADT", "Analysis Date", "date",
                  "OVR: the assessment's date; BOR: first assessment with that result; MRDNEG Y: first MRD-negative "
                  "remission"),
-        Variable("ADY", "Analysis Relative Day", "integer", "ADT - TRTSDT (infusion = day 0); cli.md"),
+        Variable("ADY", "Analysis Relative Day", "integer", "ADT - TRTSDT (infusion = day 0, no day 1 rule); docs/adam.md"),
         Variable("ANL01FL", "Analysis Flag 01", "string",
                  f"OVR: Y when the assessment counts as response to the infusion (after day 0, within {window} days "
-                 "(response.window_days), before new therapy and a salvage HSCT); endpoints.md"),
+                 "(response.window_days), before new therapy and a salvage HSCT); docs/endpoints.md"),
         Variable("SRCDOM", "Source Data", "string", "assessment (or the SDTM domain RS)"),
         Variable("SRCSEQ", "Source Sequence Number", "integer", "Input line (or SDTM RSSEQ) of the assessment"),
     )  # fmt: skip
