@@ -20,6 +20,8 @@ from pathlib import Path
 
 import jsonschema
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pyreadstat
 import pytest
 from conftest import run_cli
@@ -185,6 +187,16 @@ def test_adrs_of_the_hand_worked_trial():
         ("BOR", "Best Overall Response", "CR", D("2024-01-29"), 28, None, "assessment", 6),
         ("MRDNEG", "MRD-Negative Remission", "Y", D("2024-01-29"), 28, None, "assessment", 6),
     ]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.permutations(range(len(ROWS))))
+def test_row_order_never_changes_a_dataset(order):
+    """The records in any order (each keeping its line) give the same ADSL, ADAE and ADRS."""
+    numbered = [{**row, "line": i + 2} for i, row in enumerate(ROWS)]
+    shuffled = events_frame([numbered[i] for i in order])
+    for build in (adam.adsl, adam.adae, adam.adrs):
+        assert build(shuffled, Config(), studyid="ST1")[0].equals(build(events(), Config(), studyid="ST1")[0])
 
 
 # --------------------------------------------------------------------------- covariates
