@@ -233,19 +233,19 @@ def adsl_variables(config: Config, covariates: Sequence[Variable] = ()) -> tuple
     )  # fmt: skip
 
 
-def _first_dates(events: pl.DataFrame) -> pl.DataFrame:
-    """Per subject: the first lymphodepletion and end_of_treatment dates, and the first hsct
-    and new_therapy dates after the infusion day, the death record's imputation flag and the
-    last known alive date."""
-    infusion = (
-        events.filter(pl.col("event") == "infusion").group_by("subject_id").agg(pl.col("date").min().alias("_inf"))
-    )
+def _first_dates(events: pl.DataFrame, infusions: pl.DataFrame) -> pl.DataFrame:
+    """Per subject with such a record: the first lymphodepletion and end_of_treatment dates, the
+    first hsct and new_therapy dates after the infusion day (``infusions``: ``subject_id,
+    infusion_date``), and whether the death record's date was imputed."""
     kind = pl.col("event")
-    after = pl.col("date") > pl.col("_inf")
+    after = pl.col("date") > pl.col("infusion_date")
+    kinds = ["lymphodepletion", "end_of_treatment", "hsct", "new_therapy", "death"]
     return (
         events.lazy()
-        .select("subject_id", "event", "date", "end_date", "date_imputed")
-        .join(infusion.lazy(), on="subject_id", how="left")
+        .select("subject_id", "event", "date", "date_imputed")
+        .filter(kind.is_in(kinds))
+        .with_columns(pl.col("subject_id").cast(pl.String))
+        .join(infusions.lazy(), on="subject_id", how="left")
         .group_by("subject_id")
         .agg(
             pl.col("date").filter(kind == "lymphodepletion").min().alias("LDSTDT"),
@@ -253,7 +253,6 @@ def _first_dates(events: pl.DataFrame) -> pl.DataFrame:
             pl.col("date").filter((kind == "hsct") & after).min().alias("HSCTDT"),
             pl.col("date").filter((kind == "new_therapy") & after).min().alias("NTHSTDT"),
             pl.col("date_imputed").filter(kind == "death").first().alias("_death_imputed"),
-            pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max()).alias("LSTALVDT"),
         )
         .collect()
     )
@@ -272,12 +271,13 @@ def adsl(
     those of :func:`cart19.engine.safety.subject_status` (infusion, death, DLT- and
     efficacy-evaluable) and :func:`cart19.engine.response.best_overall_response` (``BOR``);
     ``covariates``/``covariate_meta`` from :func:`covariate_variables`."""
-    status = subject_status(events, config, subjects=subjects).drop("_sid")
+    status = subject_status(events, config, subjects=subjects).drop("_sid").with_columns(
+        pl.col("subject_id").cast(pl.String)
+    )
     bor = best_overall_response(events, config).select("subject_id", pl.col("bor").alias("BOR"))
-    firsts = _first_dates(events)
+    firsts = _first_dates(events, status.select("subject_id", "infusion_date").filter(pl.col("infusion_date").is_not_null()))
     frame = (
-        status.with_columns(pl.col("subject_id").cast(pl.String))
-        .join(firsts, on="subject_id", how="left")
+        status.join(firsts, on="subject_id", how="left")
         .join(bor, on="subject_id", how="left")
         .select(
             _studyid(studyid),
@@ -292,7 +292,7 @@ def adsl(
             pl.col("death_date").alias("DTHDT"),
             pl.when(pl.col("_death_imputed")).then(pl.lit("D")).otherwise(pl.lit(None, pl.String)).alias("DTHDTF"),
             pl.col("death_cause").alias("DTHCAUS"),
-            "LSTALVDT",
+            pl.col("last_date").alias("LSTALVDT"),
             "BOR",
         )  # fmt: skip
     )
@@ -345,6 +345,14 @@ def adae_variables(config: Config) -> tuple[Variable, ...]:
     )  # fmt: skip
 
 
+def _sequence(key: str) -> pl.Expr:
+    """1, 2, ... within each run of equal ``key`` values of a frame sorted by ``key`` (the row's
+    index minus the index of its run's first row: no group-by over the text)."""
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    starts = pl.col(key).ne_missing(pl.col(key).shift(1)) | (index == 0)
+    return index - pl.when(starts).then(index).forward_fill() + 1
+
+
 def adae(
     events: pl.DataFrame, config: Config, *, studyid: str, provenance: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, Dataset]:
@@ -356,7 +364,7 @@ def adae(
     meta = Dataset(ADAE_NAME, ADAE_LABEL, adae_variables(config))
     frame = traced.with_columns(
         _studyid(studyid),
-        (pl.int_range(pl.len()).over("USUBJID") + 1).cast(pl.Int64).alias("ASEQ"),
+        _sequence("USUBJID").alias("ASEQ"),
         pl.col("AESOC").alias("AEBODSYS"),
         pl.col("AETOXGR").cast(pl.String).alias("ATOXGR"),
         pl.col("ASTDY").cast(pl.Int64),

@@ -101,7 +101,8 @@ def subject_status(
     withdrawn, died, death_date, death_line, death_cause, death_day`` (study day, infusion =
     day 0; null when not infused), ``relapse_before_death`` (a ``relapse`` record, or an
     assessment ``PD``, on or after the infusion date and on or before the death date),
-    ``dlt_evaluable``, ``efficacy_evaluable``.
+    ``dlt_evaluable``, ``efficacy_evaluable``, ``last_date`` (the latest ``date`` or
+    ``end_date`` of any of the subject's records: OS's last known alive date).
 
     * DLT-evaluable: as :func:`cart19.engine.dlt.dlt_review` says (a DLT, or a record on or
       after ``dlt.evaluable_through_day``); the DLT rules (:func:`~cart19.engine.dlt.flag_dlt_rules`)
@@ -194,6 +195,7 @@ def subject_status(
         .select(
             "_sid", "subject_id", "infused", "infusion_date", "lymphodepleted", "withdrawn", "died", "death_date",
             "death_line", "death_cause", "death_day", "relapse_before_death", "dlt_evaluable", "efficacy_evaluable",
+            "last_date",
         )
         .sort("subject_id")
     )  # fmt: skip
