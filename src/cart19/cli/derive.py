@@ -107,13 +107,13 @@ def _show_summary(env: Env, adtte: pl.DataFrame, config: Config, output: Path | 
     else:
         console.print(
             f"Full dataset ({adtte.height} rows, {subjects} subjects) not written: "
-            "use -o FILE (.csv, .json, .parquet), or pipe the output."
+            "use -o FILE (.csv, .json, .parquet, .xpt), or pipe the output."
         )
 
 
-def _write_xpt(inputs, cutoff, output: Path, subjects: Path | None, env: Env) -> None:  # noqa: ANN001
+def _write_xpt(inputs, cutoff, output: Path, subjects: Path | None, env: Env) -> pl.DataFrame:  # noqa: ANN001
     """ADTTE as ``cart19 adam`` writes it, in SAS transport v5, to ``output`` (one writer:
-    :mod:`cart19.io.submission`)."""
+    :mod:`cart19.io.submission`). Returns the written frame (for the terminal's summary)."""
     from cart19 import __version__
     from cart19.cli.adam import creation_time
     from cart19.engine import adam as adam_engine
@@ -140,6 +140,7 @@ def _write_xpt(inputs, cutoff, output: Path, subjects: Path | None, env: Env) ->
     provenance = submission.Provenance(studyid=studyid, created=times[0], db_last_modified=times[1],
                                        originator=config.study.originator, source_system=("cart19", __version__))  # fmt: skip
     atomic_write(output, lambda tmp: submission.write_xpt(frame, dataset, tmp, provenance))
+    return frame
 
 
 def register(app: typer.Typer) -> None:
@@ -167,9 +168,8 @@ def register(app: typer.Typer) -> None:
         chosen = Format.csv if xpt else resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects)
         if xpt:
-            _write_xpt(inputs, cutoff_date, output, subjects, env)
+            adtte = _write_xpt(inputs, cutoff_date, output, subjects, env)
             if env.stdout_isatty:
-                adtte = derive_adtte(inputs.events, inputs.config, inputs.subjects)
                 _show_summary(env, adtte, inputs.config, output)
             return 0
         with env.progress("Deriving OS, EFS, DOR and RFS"):
