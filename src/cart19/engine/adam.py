@@ -275,7 +275,8 @@ def adsl(
         pl.col("subject_id").cast(pl.String)
     )
     bor = best_overall_response(events, config).select("subject_id", pl.col("bor").alias("BOR"))
-    firsts = _first_dates(events, status.select("subject_id", "infusion_date").filter(pl.col("infusion_date").is_not_null()))
+    infusions = status.select("subject_id", "infusion_date").filter(pl.col("infusion_date").is_not_null())
+    firsts = _first_dates(events, infusions)
     frame = (
         status.join(firsts, on="subject_id", how="left")
         .join(bor, on="subject_id", how="left")
@@ -438,7 +439,8 @@ def adrs(
         (pl.when(pl.col("PARAMCD") == "BOR").then(1).otherwise(2)).alias("_order"),
     )  # fmt: skip
     schema = {"ADY": pl.Int64, "SRCSEQ": pl.Int64, "_order": pl.Int32}
-    rows = pl.concat([ovr.cast(schema), summary.cast(schema)]).sort("USUBJID", "_order", maintain_order=True)  # type: ignore[arg-type]
+    rows = pl.concat([ovr.cast(schema), summary.cast(schema)])  # type: ignore[arg-type]
+    rows = rows.sort("USUBJID", "_order", maintain_order=True)
     if provenance is not None:
         rows = trace_sources(rows, provenance)
     meta = Dataset(ADRS_NAME, ADRS_LABEL, adrs_variables(config))
