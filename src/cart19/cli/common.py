@@ -217,8 +217,7 @@ def refuse_extension(output: Path | None, fmt: Format | None, *, also: tuple[str
     if fmt is not None and suffix not in _FOREIGN:
         return
     can = ", ".join([*_EXTENSIONS, *also])
-    raise typer.BadParameter(f"-o {output.name}: this command cannot write {suffix} files; it writes {can} "
-                             "(or give --format with a file name of your choice)")  # fmt: skip
+    raise typer.BadParameter(f"-o {output.name}: this command cannot write {suffix} files; it writes {can}")
 
 
 def resolve_format(fmt: Format | None, output: Path | None, env: Env) -> Format:
