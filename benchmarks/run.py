@@ -13,7 +13,9 @@ benchmarks/data/), then runs, each in a fresh process:
   --by`, and `km --by` on the output of `derive --subjects`;
 * start-up: `python -c pass`, `cart19 --help`, and `cart19 derive examples/events.csv`;
 * the same trial as an SDTM folder of XPT files (examples/make_sdtm.py; at 100k subjects by
-  default, `--sdtm SIZES`): `cart19 events` and `derive` on it, against pyreadstat's bare read.
+  default, `--sdtm SIZES`): `cart19 events` and `derive` on it, against pyreadstat's bare read;
+  `cart19 adam --format xpt` on it (every ADaM dataset), against polars' bare read of the
+  equivalent event CSV (issue 17's goal: within 5x).
 
 It reports wall time (the median of --repeat runs, each command run alternately with the bare
 read of the same file, so that both see the same machine), the ratio of the two medians, and the
@@ -211,7 +213,19 @@ def bench_sdtm(subjects: int, repeat: int, seed: int) -> list[dict]:
                             peak_mib=peak))  # fmt: skip
         print(f"  {subjects:>9,} {name:<10} {seconds:8.2f}s  {seconds / base_s:5.2f}x  {peak:8.0f} MiB",
               file=sys.stderr, flush=True)  # fmt: skip
+    # issue 17: the whole submission from SDTM (every ADaM dataset as XPT), against polars' bare
+    # read of the equivalent event CSV, run alternately with it
+    events_csv = ensure_data(subjects, seed)
+    adam = [*CART19, "adam", str(folder), "-o", str(DATA / f"adam-sdtm-{subjects}-{seed}"), "--format", "xpt", "-q"]
+    cell = paired(adam, [PY, "-c", _read_code(events_csv)], repeat)
+    results.append(dict(subjects=subjects, rows=rows, command=ADAM_SDTM, **cell))
+    print(f"  {subjects:>9,} {ADAM_SDTM:<10} {cell['seconds']:8.2f}s  {cell['ratio']:5.2f}x (bare read of the event "
+          f"CSV {cell['base']:.2f}s)  {cell['peak_mib']:8.0f} MiB", file=sys.stderr, flush=True)  # fmt: skip
     return results
+
+
+#: The row of `adam` on the SDTM folder (its ratio is to polars' read of the event CSV).
+ADAM_SDTM = "adam --format xpt (SDTM XPT folder; ratio to polars' read of the event CSV)"
 
 
 def bench_startup(repeat: int) -> list[dict]:
@@ -251,7 +265,8 @@ def machine() -> str:
 
 #: The scale issue's goals: (command, subjects, most times the bare read).
 RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0), ("safety", 100_000, 3.0),
-               ("km --by", 100_000, 3.0), ("check-dlt --by", 100_000, 3.0), ("report", 100_000, 20.0))  # fmt: skip
+               ("km --by", 100_000, 3.0), ("check-dlt --by", 100_000, 3.0), ("report", 100_000, 20.0),
+               (ADAM_SDTM, 100_000, 5.0))  # fmt: skip
 #: The hostile-input issue's goal: the report at 100k subjects under 4 GB peak.
 REPORT_PEAK_GOAL_MIB = 4e9 / 2**20
 #: "1M subjects completes ... with peak memory under 8 GB"
@@ -295,7 +310,7 @@ def markdown(sizes: list[dict], startup: list[dict], repeat: int, fixed: dict[st
         f"Run: `python {' '.join(sys.argv)}` on {time.strftime('%Y-%m-%d')} at commit {_commit()}, "
         f"median of {repeat} runs per cell, each command alternating with the bare read, "
         "in a fresh process (start-up included). Ratio = time / polars' bare `read_csv` of the same file "
-        "in a fresh process (the SDTM rows: to pyreadstat's bare read of the folder's XPT files). Peak = the process's maximum resident memory. cart19's modules byte-compiled "
+        "in a fresh process (the SDTM rows: to pyreadstat's bare read of the folder's XPT files, but adam's: to polars' read of the event CSV). Peak = the process's maximum resident memory. cart19's modules byte-compiled "
         "first, as `pip install .` leaves them.",
         "",
         "| subjects | rows | command | seconds | ratio to bare read | peak MiB |",

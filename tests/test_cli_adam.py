@@ -22,17 +22,22 @@ def rows() -> list[dict]:
     ]
 
 
-@pytest.mark.parametrize(("fmt", "name"), [("xpt", "adtte.xpt"), ("json", "adtte.json"), ("ndjson", "adtte.ndjson"),
-                                           ("parquet", "adtte.parquet"), ("csv", "adtte.csv")])  # fmt: skip
-def test_writes_adtte_and_define_into_the_folder(write_csv, tmp_path, fmt, name):
+@pytest.mark.parametrize("fmt", ["xpt", "json", "ndjson", "parquet", "csv"])
+def test_writes_the_four_datasets_and_define_into_the_folder(write_csv, tmp_path, fmt):
     out = tmp_path / "adam" / "nested"
     result = run_cli("adam", write_csv(rows()), "-o", out, "--format", fmt, env=NO_EPOCH)
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in out.iterdir()) == sorted([name, "define.json"])
-    assert result.stdout.splitlines() == [str(out / name), str(out / "define.json")]
+    names = [f"{name}.{fmt}" for name in ("adsl", "adae", "adrs", "adtte")]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*names, "define.json"])
+    assert result.stdout.splitlines() == [str(out / name) for name in [*names, "define.json"]]
     definition = json.loads((out / "define.json").read_text(encoding="utf-8"))
     assert definition["studyid"] == "CART19"
-    assert [(d["name"], d["records"]) for d in definition["datasets"]] == [("ADTTE", 12)]  # S1: OS + 4 EFS; S2: OS + 4 EFS + DOR + RFS
+    assert [(d["name"], d["records"]) for d in definition["datasets"]] == [
+        ("ADSL", 2),
+        ("ADAE", 0),
+        ("ADRS", 5),  # S1: BOR ND, MRDNEG N; S2: OVR CR, BOR CR, MRDNEG N
+        ("ADTTE", 12),  # S1: OS + 4 EFS; S2: OS + 4 EFS + DOR + RFS
+    ]
 
 
 def test_the_xpt_holds_the_derived_rows_and_the_creation_time_is_the_latest_date(write_csv, tmp_path):
@@ -89,8 +94,9 @@ def test_a_folder_that_is_a_file_is_refused(write_csv, tmp_path):
 
 def test_a_subject_id_over_200_bytes_stops_the_xpt_and_writes_nothing(write_csv, tmp_path):
     """A subject_id of 201 characters (the event format sets no limit) becomes a USUBJID XPT
-    cannot hold: one error per record of that subject (OS, EFS, EFSS1-3: records 1-5, before
-    S2's), naming ADTTE and USUBJID; nothing is written, not even the folder."""
+    cannot hold: one error per record of that subject in every dataset (ADTTE: OS, EFS, EFSS1-3,
+    records 1-5, before S2's), naming the dataset and USUBJID; nothing is written, not even the
+    folder."""
     long_id = "A" * 201
     events = write_csv([*timeline(INFUSION, ("death", "2024-01-10", "toxicity"), subject=long_id),
                         *timeline(INFUSION, subject="S2")])  # fmt: skip
@@ -100,8 +106,9 @@ def test_a_subject_id_over_200_bytes_stops_the_xpt_and_writes_nothing(write_csv,
     lines = [line for line in result.stderr.splitlines() if "column USUBJID" in line]
     shown = "A" * 59 + "…"  # (the message shortens the value; the data are never cut)
     assert lines == [
-        f"ADTTE (xpt): column USUBJID, value '{shown}': record {n} of ADTTE: 201 bytes; XPT allows at most 200"
-        for n in range(1, 6)
+        f"{name} (xpt): column USUBJID, value '{shown}': record {n} of {name}: 201 bytes; XPT allows at most 200"
+        for name, records in [("ADSL", 1), ("ADRS", 2), ("ADTTE", 5)]  # (ADRS: BOR ND and MRDNEG N)
+        for n in range(1, records + 1)
     ]
     # Dataset-JSON has no such limit
     assert run_cli("adam", events, "-o", tmp_path / "out", "--format", "json", env=NO_EPOCH).exit_code == 0
@@ -116,8 +123,7 @@ def test_bad_source_date_epoch_is_an_error(write_csv, tmp_path):
 
 def test_help_lists_what_it_writes_with_examples_on_their_own_lines():
     text = run_cli("adam", "--help").stdout
-    assert "adtte.xpt" in text and "define.json" in text
-    assert "ADSL" not in text and "ADAE" not in text and "ADRS" not in text
+    assert all(name in text for name in ("adsl:", "adae:", "adrs:", "adtte:", "define.json"))
     assert "\n    cart19 adam examples/events.csv -o adam\n" in text
 
 

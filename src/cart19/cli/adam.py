@@ -22,10 +22,12 @@ from cart19.cli.common import (
     Env,
     InputArg,
     QuietOpt,
+    SubjectsOpt,
     atomic_write,
     command,
     load_inputs,
     parse_cutoff,
+    report_input_error,
 )
 from cart19.errors import ExitCode
 
@@ -34,14 +36,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
 HELP = """The analysis datasets for a submission, with their metadata, written into FOLDER.
 
-Writes exactly two files into FOLDER (created if missing):
+Writes exactly five files into FOLDER (created if missing), each dataset as
+.xpt (or .json, .ndjson, .parquet, .csv):
 
 \b
-  adtte.xpt (or .json, .ndjson, .parquet, .csv): ADTTE, the time-to-event
-      dataset of `derive` (OS, EFS, EFSS1-3, DOR) with STUDYID (configuration
-      study.studyid) and PARAMN added;
+  adsl: one row per subject: population flags (ENRLFL, SAFFL, DLTEVLFL, EFFFL),
+      key dates (TRTSDT, LDSTDT, EOTDT, HSCTDT, NTHSTDT, DTHDT, LSTALVDT), BOR;
+  adae: one row per AE of an infused subject, with TRTEMFL, DLTFL, APERIOD;
+  adrs: one OVR row per assessment (ANL01FL = Y when it counts as response to
+      the infusion), then BOR and MRDNEG per infused subject;
+  adtte: the time-to-event dataset of `derive` (OS, EFS, EFSS1-3, DOR, RFS)
+      with STUDYID and PARAMN added (and SRCVAR from an SDTM folder);
   define.json: per dataset its name, label and records, and per variable its
       name, label, type, length, format and a one-line derivation naming the rule.
+
+STUDYID is DM's (SDTM input) or the configuration's study.studyid. The covariates
+(--subjects, else DM's) follow SUBJID in ADSL and end ADTTE, their names upper-cased; a name
+that is not a SAS name (a letter, then letters, digits or _; in XPT at most 8) is an error.
 
 Formats: xpt is SAS transport version 5 (names of at most 8 characters, labels of at most 40,
 text values of at most 200 bytes: a longer one is an error naming the record, never cut; dates
@@ -53,7 +64,8 @@ in the input, so the same input gives the same bytes. Formats and rules: docs/ad
 \b
 Examples:
   cart19 adam examples/events.csv -o adam
-  cart19 adam examples/events.csv -o adam --format json
+  cart19 adam examples/events.csv -o adam --format json --subjects examples/subjects.csv
+  cart19 adam examples/sdtm -o adam --format xpt
   cart19 adam examples/events.csv -o adam --format ndjson --cutoff 2025-06-30
   SOURCE_DATE_EPOCH=1751241600 cart19 adam examples/events.csv -o adam --format xpt
 """
@@ -116,6 +128,7 @@ def register(app: typer.Typer) -> None:
         folder: FolderOpt,
         fmt: AdamFormatOpt = AdamFormat.xpt,
         cutoff: CutoffOpt = None,
+        subjects: SubjectsOpt = None,
         config_path: ConfigOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
@@ -130,30 +143,54 @@ def register(app: typer.Typer) -> None:
             env.error(f"{folder} is an existing file, not a folder; nothing was written")
             return ExitCode.INVALID
         extension = submission.FORMATS[fmt.value]
-        targets = [folder / f"{adam_engine.ADTTE_NAME.lower()}{extension}", folder / "define.json"]
-        protected = [Path(p) for p in (file, config_path) if p is not None and str(p) != "-"]
+        names = [adam_engine.ADSL_NAME, adam_engine.ADAE_NAME, adam_engine.ADRS_NAME, adam_engine.ADTTE_NAME]
+        targets = [*(folder / f"{name.lower()}{extension}" for name in names), folder / "define.json"]
+        protected = [Path(p) for p in (file, config_path, subjects) if p is not None and str(p) != "-"]
         clash = [t for t in targets for p in protected if _same_file(t, p)]
         if clash:
             env.error(f"{clash[0]} is an input of this run; it would be overwritten. Nothing was written")
             return ExitCode.INVALID
         cutoff_date = parse_cutoff(cutoff)
-        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env)
+        inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects)
         times = creation_time(inputs.events, cutoff_date, env)
         if times is None:
             return ExitCode.INVALID
-        with env.progress("Deriving ADTTE"):
-            adtte = derive_adtte(inputs.events, inputs.config, inputs.subjects)
-            datasets = [adam_engine.adtte(adtte, inputs.config)]
-        studyid = inputs.config.study.studyid
+        config = inputs.config
+        studyid = inputs.studyid or config.study.studyid
+        reserved = {v.name for v in (*adam_engine.adsl_variables(config), *adam_engine.adtte_variables(config))}
+        covariates, covariate_meta = adam_engine.covariate_variables(
+            inputs.covariates, fmt=fmt.value, source=str(subjects) if subjects is not None else f"{file} (DM)",
+            origin="the subject file" if subjects is not None else "DM", reserved=reserved,
+        )
+        with env.progress("Deriving ADSL, ADAE, ADRS and ADTTE"):
+            adtte = inputs.traced(derive_adtte(inputs.events, config, inputs.subjects))
+            if covariates is not None:
+                adtte = adtte.join(covariates.rename({"subject_id": "USUBJID"}), on="USUBJID", how="left",
+                                   maintain_order="left")  # fmt: skip
+            datasets = [
+                adam_engine.adsl(inputs.events, config, studyid=studyid, covariates=covariates,
+                                 covariate_meta=covariate_meta, subjects=inputs.subjects),
+                adam_engine.adae(inputs.events, config, studyid=studyid, provenance=inputs.provenance),
+                adam_engine.adrs(inputs.events, config, studyid=studyid, provenance=inputs.provenance),
+                adam_engine.adtte(adtte, config, covariate_meta, studyid=studyid),
+            ]  # fmt: skip
         provenance = submission.Provenance(
             studyid=studyid,
             created=times[0],
             db_last_modified=times[1],
-            originator=inputs.config.study.originator,
+            originator=config.study.originator,
             source_system=("cart19", __version__),
         )
+        failed = []
         for frame, meta in datasets:  # every problem of every dataset before any file is written
-            submission.check(frame, meta, fmt.value)
+            try:
+                submission.check(frame, meta, fmt.value)
+            except submission.SubmissionError as exc:
+                failed.append(exc)
+        for exc in failed:
+            report_input_error(exc, env)
+        if failed:
+            return ExitCode.INVALID
         written = []
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -213,9 +213,35 @@ def resolve_review_date(as_of: dt.date | None, cutoff: dt.date | None) -> tuple[
     return (as_of if as_of is not None else cutoff), None
 
 
+#: Extensions of formats these commands never write as CSV/JSON/Parquet: an ``-o`` with one of
+#: them is refused even with ``--format`` (cli.md: never a CSV under another name).
+_FOREIGN = frozenset({".xpt", ".xlsx", ".xls", ".xlsm", ".ods", ".sas7bdat", ".rds", ".rda", ".rdata", ".dta",
+                      ".sav", ".feather", ".arrow", ".ipc", ".avro", ".orc", ".tsv", ".txt", ".docx", ".rtf",
+                      ".pdf", ".html", ".png", ".svg", ".zip", ".gz"})  # fmt: skip
+
+
+def refuse_extension(output: Path | None, fmt: Format | None, *, also: tuple[str, ...] = ()) -> None:
+    """Before any work: ``-o``'s extension must be one the command writes (``.csv``, ``.json``,
+    ``.jsonl``, ``.ndjson``, ``.parquet``, ``.pq``, and ``also``). Another extension is an error
+    (exit 2) naming the extensions it can write; an unknown one (``.out``) is allowed only
+    with ``--format``, a known foreign one (``.xpt``, ``.xlsx`` ...) never. No extension (a
+    device, a FIFO, ``-o result``) takes ``--format``, else CSV."""
+    if output is None:
+        return
+    suffix = output.suffix.lower()
+    if not suffix or suffix in _EXTENSIONS or suffix in also:
+        return
+    if fmt is not None and suffix not in _FOREIGN:
+        return
+    can = ", ".join([*_EXTENSIONS, *also])
+    raise typer.BadParameter(f"-o {output.name}: this command cannot write {suffix} files; it writes {can}")
+
+
 def resolve_format(fmt: Format | None, output: Path | None, env: Env) -> Format:
-    """The format to write: explicit ``--format``; else ``-o``'s extension (csv if unknown);
-    else a table on a terminal and csv when piped."""
+    """The format to write: explicit ``--format``; else ``-o``'s extension (csv without one);
+    else a table on a terminal and csv when piped. An extension the command cannot write is
+    an error (:func:`refuse_extension`)."""
+    refuse_extension(output, fmt)
     if fmt is not None:
         if fmt is Format.table and output is not None:
             raise typer.BadParameter("--format table cannot be written to a file; use csv, json or parquet")
@@ -250,6 +276,8 @@ class Inputs:
         return trace_sources(frame, self.provenance)
     #: the subject file (``--subjects``): subject_id and the covariates as text, or None
     covariates: pl.DataFrame | None = None
+    #: SDTM input: DM's ``STUDYID``, when it has one
+    studyid: str | None = None
 
     def groups(self, by: str | None) -> pl.DataFrame | None:
         """The ``groups`` frame of ``--by`` (subject_id, group), or None without ``--by``."""
@@ -315,7 +343,8 @@ def load_inputs(
     for warning in warnings:
         env.warn(warning)
     return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff, warnings=warnings,
-                  subjects=subjects, covariates=covariates, provenance=getattr(result, "provenance", None))
+                  subjects=subjects, covariates=covariates, provenance=getattr(result, "provenance", None),
+                  studyid=getattr(result, "studyid", None))
 
 
 #: An input with a header and no records: every result is empty, which is said, not silent.

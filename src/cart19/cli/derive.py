@@ -25,7 +25,9 @@ from cart19.cli.common import (
     SubjectsOpt,
     command,
     load_inputs,
+    atomic_write,
     parse_cutoff,
+    refuse_extension,
     resolve_format,
     write_frame,
 )
@@ -46,6 +48,10 @@ EFSS1, EFSS2, EFSS3, DOR or RFS (relapse-free survival from the first remission)
 per subject; then the covariates of --subjects. The rules are in docs/endpoints.md, docs/relapse.md and the configuration
 (`cart19 config`).
 
+-o FILE.xpt writes SAS transport (XPT v5) with the ADTTE metadata of `cart19 adam` (STUDYID and
+PARAMN added, labels, DATE9. dates; covariate names upper-cased, at most 8 characters); any
+other extension than .csv, .json/.jsonl/.ndjson (JSON Lines), .parquet/.pq and .xpt is an error.
+
 When standard output is a terminal, a summary per parameter is shown (N, events, censored,
 Kaplan-Meier median with 95% CI, 6/12/24-month estimates, median follow-up by reverse
 Kaplan-Meier; OS's is the trial's median follow-up); the dataset itself goes to -o FILE
@@ -56,6 +62,7 @@ Examples:
 
 \b
   cart19 derive examples/events.csv -o adtte.csv
+  cart19 derive examples/events.csv -o adtte.xpt
   cart19 derive examples/events.csv --cutoff 2025-06-30 --format json > adtte.jsonl
   cart19 derive examples/events.csv | cart19 km -
   cart19 derive examples/events.csv --subjects examples/subjects.csv | cart19 km - --by cohort
@@ -100,8 +107,40 @@ def _show_summary(env: Env, adtte: pl.DataFrame, config: Config, output: Path | 
     else:
         console.print(
             f"Full dataset ({adtte.height} rows, {subjects} subjects) not written: "
-            "use -o FILE (.csv, .json, .parquet), or pipe the output."
+            "use -o FILE (.csv, .json, .parquet, .xpt), or pipe the output."
         )
+
+
+def _write_xpt(inputs, cutoff, output: Path, subjects: Path | None, env: Env) -> pl.DataFrame:  # noqa: ANN001
+    """ADTTE as ``cart19 adam`` writes it, in SAS transport v5, to ``output`` (one writer:
+    :mod:`cart19.io.submission`). Returns the written frame (for the terminal's summary)."""
+    from cart19 import __version__
+    from cart19.cli.adam import creation_time
+    from cart19.engine import adam as adam_engine
+    from cart19.engine.tte import derive_adtte
+    from cart19.io import submission
+
+    config = inputs.config
+    studyid = inputs.studyid or config.study.studyid
+    covariates, meta = adam_engine.covariate_variables(
+        inputs.covariates, fmt="xpt", source=str(subjects) if subjects is not None else "DM",
+        origin="the subject file" if subjects is not None else "DM",
+        reserved=[v.name for v in adam_engine.adtte_variables(config)],
+    )  # fmt: skip
+    with env.progress("Deriving OS, EFS, DOR and RFS"):
+        adtte = inputs.traced(derive_adtte(inputs.events, config, inputs.subjects))
+        if covariates is not None:
+            adtte = adtte.join(covariates.rename({"subject_id": "USUBJID"}), on="USUBJID", how="left",
+                               maintain_order="left")  # fmt: skip
+        frame, dataset = adam_engine.adtte(adtte, config, meta, studyid=studyid)
+    submission.check(frame, dataset, "xpt")
+    times = creation_time(inputs.events, cutoff, env)
+    if times is None:
+        raise typer.Exit(2)
+    provenance = submission.Provenance(studyid=studyid, created=times[0], db_last_modified=times[1],
+                                       originator=config.study.originator, source_system=("cart19", __version__))  # fmt: skip
+    atomic_write(output, lambda tmp: submission.write_xpt(frame, dataset, tmp, provenance))
+    return frame
 
 
 def register(app: typer.Typer) -> None:
@@ -122,8 +161,17 @@ def register(app: typer.Typer) -> None:
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
-        chosen = resolve_format(fmt, output, env)
+        xpt = output is not None and output.suffix.lower() == ".xpt"
+        refuse_extension(output, fmt, also=(".xpt",))
+        if xpt and fmt is not None:
+            raise typer.BadParameter(f"-o {output.name} is written as XPT; leave out --format {fmt.value}")
+        chosen = Format.csv if xpt else resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects)
+        if xpt:
+            adtte = _write_xpt(inputs, cutoff_date, output, subjects, env)
+            if env.stdout_isatty:
+                _show_summary(env, adtte, inputs.config, output)
+            return 0
         with env.progress("Deriving OS, EFS, DOR and RFS"):
             adtte = inputs.traced(derive_adtte(inputs.events, inputs.config, inputs.subjects))
             adtte = with_covariates(adtte, inputs.covariates, on="USUBJID")  # after the contract columns

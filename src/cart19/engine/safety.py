@@ -101,7 +101,8 @@ def subject_status(
     withdrawn, died, death_date, death_line, death_cause, death_day`` (study day, infusion =
     day 0; null when not infused), ``relapse_before_death`` (a ``relapse`` record, or an
     assessment ``PD``, on or after the infusion date and on or before the death date),
-    ``dlt_evaluable``, ``efficacy_evaluable``.
+    ``dlt_evaluable``, ``efficacy_evaluable``, ``last_date`` (the latest ``date`` or
+    ``end_date`` of any of the subject's records: OS's last known alive date).
 
     * DLT-evaluable: as :func:`cart19.engine.dlt.dlt_review` says (a DLT, or a record on or
       after ``dlt.evaluable_through_day``); the DLT rules (:func:`~cart19.engine.dlt.flag_dlt_rules`)
@@ -194,6 +195,7 @@ def subject_status(
         .select(
             "_sid", "subject_id", "infused", "infusion_date", "lymphodepleted", "withdrawn", "died", "death_date",
             "death_line", "death_cause", "death_day", "relapse_before_death", "dlt_evaluable", "efficacy_evaluable",
+            "last_date",
         )
         .sort("subject_id")
     )  # fmt: skip
@@ -321,13 +323,20 @@ def syndrome_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     )
 
 
+def period_number(day: pl.Expr, config: Config) -> pl.Expr:
+    """The period (1, 2, ... in ``safety.periods``' order, Int32) a study day falls in, null
+    outside every period (ADAE's ``APERIOD``)."""
+    number = pl.lit(None, pl.Int32())
+    for i, p in reversed(list(enumerate(config.safety.periods, start=1))):
+        number = pl.when(day.is_between(p.first_day, p.last_day)).then(pl.lit(i, pl.Int32())).otherwise(number)
+    return number
+
+
 def period_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     """Per infused subject and period with a TEAE whose onset day is in it: ``_sid,
     period, any, grade_ge3, serious`` (booleans; "a subject counts once per period")."""
     periods = config.safety.periods
-    index = pl.lit(None, pl.Int32())
-    for i, p in reversed(list(enumerate(periods))):
-        index = pl.when(pl.col("study_day").is_between(p.first_day, p.last_day)).then(pl.lit(i, pl.Int32())).otherwise(index)
+    index = period_number(pl.col("study_day"), config) - 1
     labels = pl.Series([p.label for p in periods], dtype=pl.String())
     return (
         teae.select("_sid", index.alias("_period"), "grade", "serious")

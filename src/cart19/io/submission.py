@@ -150,8 +150,9 @@ def check(frame: pl.DataFrame, dataset: Dataset, fmt: str) -> None:
     """Every reason the frame cannot be written as ``fmt``, at once (:class:`SubmissionError`).
 
     For every format: the dataset and variable names are SAS names (an upper-case letter, then
-    upper-case letters, digits or ``_``) of at most 8 characters, labels at most 40 (ADaM's
-    rules, so that the same metadata fits every format). For XPT also the values
+    upper-case letters, digits or ``_``), labels at most 40 bytes (ADaM's rules). For XPT also
+    names of at most 8 characters (every name cart19 gives is; a longer covariate name is the
+    one that can only be written in the other formats) and the values
     (:func:`_check_xpt_values`)."""
     conform(frame, dataset)
     problems = _Problems(f"{dataset.name} ({fmt})")
@@ -160,8 +161,9 @@ def check(frame: pl.DataFrame, dataset: Dataset, fmt: str) -> None:
         *(("variable", v.name, v.label) for v in dataset.variables),
     ]:
         column = None if what == "dataset" else name
-        if len(name) > XPT_NAME_MAX or not _NAME.match(name):
-            problems.add(column, name, f"{what} name {name!r} is not a SAS name of at most {XPT_NAME_MAX} characters "
+        if (fmt == "xpt" and len(name) > XPT_NAME_MAX) or not _NAME.match(name):
+            limit = f" of at most {XPT_NAME_MAX} characters" if fmt == "xpt" else ""
+            problems.add(column, name, f"{what} name {name!r} is not a SAS name{limit} "
                          "(A-Z first, then A-Z, 0-9, _)")  # fmt: skip
         if len(label.encode("utf-8")) > XPT_LABEL_MAX:
             problems.add(column, label, f"the {what} label of {name} is {len(label.encode('utf-8'))} bytes; "

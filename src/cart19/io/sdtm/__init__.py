@@ -50,6 +50,8 @@ class SDTMResult(ReadResult):
     event_file: pl.DataFrame | None = None
     #: DM's covariates: ``subject_id`` and the ``sdtm.covariates`` DM has, as text
     covariates: pl.DataFrame | None = None
+    #: DM's ``STUDYID`` (the first non-empty value), or None
+    studyid: str | None = None
 
 
 def read_sdtm(folder: str | Path, config: SDTMConfig | None = None, *, with_sha256: bool = False) -> SDTMResult:
@@ -107,6 +109,7 @@ def read_sdtm(folder: str | Path, config: SDTMConfig | None = None, *, with_sha2
         report=mapped.report,
         event_file=rows.select(EVENT_FILE_COLUMNS),
         covariates=mapped.covariates,
+        studyid=mapped.studyid,
     )
 
 

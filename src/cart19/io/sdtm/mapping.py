@@ -89,7 +89,7 @@ class SdtmIssue(Issue):
 def variables(config: SDTMConfig) -> dict[str, set[str]]:
     """Per domain, the variables the mapping reads (upper case): the reader takes only these."""
     used = {
-        "DM": {config.enrolled_date, config.death_date, *config.covariates},
+        "DM": {config.enrolled_date, config.death_date, *config.covariates, "STUDYID"},
         "EX": {"EXSTDTC", "EXTRT", "EXCAT"},
         "CM": {"CMSTDTC", "CMTRT", "CMCAT", "CMSCAT"},
         "RS": {"RSTESTCD", "RSSTRESC", "RSDTC", "RSEVAL", "RSLOC", "RSSTAT"},
@@ -143,6 +143,8 @@ class Mapped:
     rules: list[dict[str, str | None]] = field(default_factory=list)
     #: domain -> its file's name
     files: dict[str, str] = field(default_factory=dict)
+    #: DM's STUDYID (its first non-empty value), or None
+    studyid: str | None = None
 
 
 def _values(values: Iterable[str]) -> list[str]:
@@ -272,8 +274,10 @@ def map_domains(domains: dict[str, Domain], config: SDTMConfig) -> Mapped:
         b.leave_out(ss, ss.frame.filter(alive & ss.col("SSDTC").is_null()), "no SSDTC")
         b.leave_out(ss, ss.frame.filter(~alive), f"SSSTRESC not in {', '.join(config.alive_statuses)}")
     rows = pl.concat(b.rows, how="vertical") if b.rows else pl.DataFrame(schema=ROW_SCHEMA)
+    studyid = dm.col("STUDYID").drop_nulls().first() if dm.has("STUDYID") else None
     return Mapped(rows=rows, report=_report(b, domains), issues=b.issues, covariates=covariates, rules=b.rules,
-                  files={name: d.file for name, d in domains.items()})  # fmt: skip
+                  files={name: d.file for name, d in domains.items()},
+                  studyid=dm.frame.select(studyid).item() if studyid is not None else None)  # fmt: skip
 
 
 def _dm(b: _Builder, dm: Domain, config: SDTMConfig) -> tuple[pl.DataFrame, pl.Series]:
