@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
         )
         with env.progress("Writing the report"):
             text = build_report(inputs.events, inputs.config, source, generated=generated, title=title,
-                                groups=inputs.groups(by))
+                                groups=inputs.groups(by), subjects=inputs.subjects)
         from cart19.io.write import write_bytes
 
         write_bytes(output, text)

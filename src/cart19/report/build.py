@@ -113,6 +113,8 @@ class Report:
     dlt_counts: str
     dlt_by_group: Table | None
     dlt_possible: Table
+    #: every possible DLT, listed or not
+    dlt_possible_count: int
     dlt_events: Table
     dlt_subjects: Table
     dlt_rules: Table
@@ -271,6 +273,7 @@ def _possible_dlts(events: pl.DataFrame, review: Any, config: Config) -> pl.Data
     not yet counted as a DLT: ``subject_id, line, term, grade, study_day, duration_days,
     rules (descriptions), open`` (``open``: follow-up goes on; false: it ended by death or
     withdrawal and the rule cannot be assessed)."""
+    from cart19.engine.common import last_record_date
     from cart19.engine.dlt import _rule_pending, ae_records, treated_aes
     from cart19.engine.terms import ae_vocabulary
 
@@ -284,10 +287,14 @@ def _possible_dlts(events: pl.DataFrame, review: Any, config: Config) -> pl.Data
     if not pending or candidates.height == 0:
         return pl.DataFrame(schema=schema)
     window = pl.col("study_day").is_between(0, config.dlt.window_days)
-    aes = treated_aes(events, treated=candidates).filter(window & pl.col("end_date").is_null())
+    # only the columns and subjects read: each filter copies the columns it is given
+    mine = pl.col("subject_id").is_in(pl.lit(candidates.get_column("subject_id")).implode())
+    ae_columns = events.select("line", "subject_id", "event", "date", "end_date", "grade", "term", "soc")
+    aes = treated_aes(ae_columns, treated=candidates).filter(window & pl.col("end_date").is_null())
     if aes.height == 0:
         return pl.DataFrame(schema=schema)
-    aes = ae_records(events, config, aes=aes)
+    last_dates = last_record_date(events.select("subject_id", "date", "end_date").filter(mine))
+    aes = ae_records(events, config, aes=aes, last_dates=last_dates)
     descriptions = _rule_description(config)
     flagged = aes.with_columns(
         pl.concat_list(
@@ -454,6 +461,7 @@ def _dlt_section(review: Any, config: Config, possible: pl.DataFrame) -> dict[st
         "dlt_counts": count_text,
         "dlt_by_group": by_group,
         "dlt_possible": possible_table,
+        "dlt_possible_count": possible.height,
         "dlt_events": events_table,
         "dlt_subjects": subjects_table,
     }
@@ -549,8 +557,10 @@ def sae_records(events: pl.DataFrame, config: Config) -> pl.DataFrame:
     from cart19.engine.teae import treatment_emergent
     from cart19.engine.terms import ae_vocabulary
 
-    serious = events.filter((pl.col("event") == "ae") & pl.col("serious").fill_null(False))
-    treated = treated_subjects(events.filter(pl.col("event") == "infusion"))
+    # only the columns read, before the filters: a filter copies every column it is given
+    columns = ("line", "subject_id", "event", "date", "end_date", "grade", "term", "soc", "serious", "related")
+    serious = events.select(columns).filter((pl.col("event") == "ae") & pl.col("serious").fill_null(False))
+    treated = treated_subjects(events.select("line", "subject_id", "event", "date").filter(pl.col("event") == "infusion"))
     aes = treated_aes(serious, treated=treated).filter(treatment_emergent(config))
     terms = ae_vocabulary(events, "term").select("term", pl.col("label").alias("_term"))
     socs = ae_vocabulary(events, "soc").select("soc", pl.col("label").alias("_soc"))
@@ -798,10 +808,13 @@ def gather(
     generated: dt.datetime | None = None,
     title: str = "CAR-T CD19 safety review",
     groups: pl.DataFrame | None = None,
+    subjects: Any = None,
 ) -> Report:
     """Run the engines on ``events`` (the canonical events frame after the cutoff) and return
     the report's content. ``groups`` (``subject_id, group``, e.g. the cohort of ``--by``): the
-    DLT review per group as well.
+    DLT review per group as well. ``subjects``: the reader's numbering of these records
+    (:mod:`cart19.io.subjects`), if known: it only saves numbering them again (not used after an
+    ``as_of`` cut, which changes the records).
 
     Needs matplotlib for the figures (raises :class:`cart19.plot.PlotUnavailable` without it).
     """
@@ -828,19 +841,20 @@ def gather(
         cut = apply_cutoff(events, source.as_of)
         events = cut.events
         set_aside = as_of_notes(cut.set_aside, cut.end_dates_cleared, source.as_of)
+        subjects = None
     review = dlt_review(events, config, source.as_of, groups=groups)
     possible = _possible_dlts(events, review, config)
-    profile = safety_profile(events, config, review_date=source.as_of)
+    profile = safety_profile(events, config, review_date=source.as_of, subjects=subjects)
     infused = review.subjects.height
     tables = teae_tables(events, config)
     saes = sae_records(events, config)
     bor = best_overall_response(events, config)
     rates = response_rates(events, config, bor=bor)
-    adtte = derive_adtte(events, config)
+    adtte = derive_adtte(events, config, subjects)
     km_cfg = config.km
     km = km_summary(adtte, landmarks_months=km_cfg.landmarks_months, days_per_month=km_cfg.days_per_month,
                     confidence_level=km_cfg.confidence_level)  # fmt: skip
-    cir = cir_dataset(events, config)
+    cir = cir_dataset(events, config, subjects)
     cuminc = cuminc_summary(cir, landmarks_months=km_cfg.landmarks_months, days_per_month=km_cfg.days_per_month,
                             confidence_level=km_cfg.confidence_level)  # fmt: skip
     figures = _figures(events, config, review, adtte)
@@ -872,8 +886,9 @@ def build_report(
     generated: dt.datetime | None = None,
     title: str = "CAR-T CD19 safety review",
     groups: pl.DataFrame | None = None,
+    subjects: Any = None,
 ) -> str:
     """The whole report as HTML text: :func:`gather` then :func:`cart19.report.render.render`."""
     from cart19.report.render import render
 
-    return render(gather(events, config, source, generated=generated, title=title, groups=groups))
+    return render(gather(events, config, source, generated=generated, title=title, groups=groups, subjects=subjects))
