@@ -449,3 +449,18 @@ def test_by_gives_the_dlt_review_per_cohort(tmp_path):
     assert len(groups) >= 2
     assert [row[0] for row in table["rows"]] == [g["group"] for g in groups]
     assert [row[1:4] for row in table["rows"]] == [[str(g["treated"]), str(g["evaluable"]), str(g["dlt"])] for g in groups]
+
+
+def test_the_order_of_the_records_does_not_change_the_report():
+    """The same records in another order (each keeps its input line): the same bytes."""
+    import datetime as dt
+
+    from cart19.io.read import read_events
+    from cart19.report import ReportSource, build_report
+
+    events = read_events(str(EXAMPLE)).events
+    source = ReportSource(name="events.csv", sha256="0" * 64)
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    shuffled = events.sample(fraction=1.0, shuffle=True, seed=16)
+    assert shuffled.get_column("line").to_list() != events.get_column("line").to_list()
+    assert build_report(shuffled, Config(), source, generated=when) == build_report(events, Config(), source, generated=when)

@@ -194,7 +194,10 @@ _ARRAY = re.compile(r"= \[\n((?:    [^\n]*,\n)+)\]")
 def compact_toml(text: str) -> str:
     """``text`` (TOML) with each multi-line array of plain values on one line: the same
     configuration, in half the lines (the report's appendix)."""
-    return _ARRAY.sub(lambda m: "= [" + ", ".join(line.strip().rstrip(",") for line in m.group(1).splitlines()) + "]", text)
+    def one_line(match: re.Match[str]) -> str:
+        return "= [" + ", ".join(line.strip().rstrip(",") for line in match.group(1).splitlines()) + "]"
+
+    return _ARRAY.sub(one_line, text)
 
 
 def _left_out(shown: int, total: int, what: str) -> tuple[str, ...]:
@@ -207,7 +210,9 @@ def _left_out(shown: int, total: int, what: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- sections
 
 
-def _provenance(source: ReportSource, config: Config, review_date: dt.date | None, generated: str) -> tuple[tuple[str, str], ...]:
+def _provenance(
+    source: ReportSource, config: Config, review_date: dt.date | None, generated: str
+) -> tuple[tuple[str, str], ...]:
     import hashlib
 
     from cart19.config import to_toml
@@ -560,7 +565,8 @@ def sae_records(events: pl.DataFrame, config: Config) -> pl.DataFrame:
     # only the columns read, before the filters: a filter copies every column it is given
     columns = ("line", "subject_id", "event", "date", "end_date", "grade", "term", "soc", "serious", "related")
     serious = events.select(columns).filter((pl.col("event") == "ae") & pl.col("serious").fill_null(False))
-    treated = treated_subjects(events.select("line", "subject_id", "event", "date").filter(pl.col("event") == "infusion"))
+    infusions = events.select("line", "subject_id", "event", "date").filter(pl.col("event") == "infusion")
+    treated = treated_subjects(infusions)
     aes = treated_aes(serious, treated=treated).filter(treatment_emergent(config))
     terms = ae_vocabulary(events, "term").select("term", pl.col("label").alias("_term"))
     socs = ae_vocabulary(events, "soc").select("soc", pl.col("label").alias("_soc"))
@@ -628,7 +634,8 @@ def _teae_section(tables: pl.DataFrame, config: Config) -> dict[str, Any]:
     rows: list[Row] = []
     for soc in any_grade.filter(pl.col("table") == "soc").get_column("soc"):
         rows.append(Row((soc, *(cell("soc", g, soc) for g in grades)), "subtotal"))
-        rows.extend(Row((f"\u2003{term}", *(cell("soc_pt", g, soc, term) for g in grades))) for term in terms_of.get(soc, []))
+        for term in terms_of.get(soc, []):
+            rows.append(Row((f"\u2003{term}", *(cell("soc_pt", g, soc, term) for g in grades))))
     soc_pt = Table(
         id="teae-soc-pt",
         headers=("System organ class / preferred term", "Any grade", f"Grade {GE} 3", "Grade 3", "Grade 4", "Grade 5"),
@@ -662,7 +669,8 @@ def _efficacy_section(rates: pl.DataFrame, bor: pl.DataFrame, km: pl.DataFrame, 
     n_enr = max((int(r["N"]) for r in enrolled.values()), default=0)
     response_rates = Table(
         id="response-rates",
-        headers=("Rate", f"Infused (N = {n_inf}) n (%)", f"{level}% CI", f"Enrolled (N = {n_enr}) n (%)", f"{level}% CI"),
+        headers=("Rate", f"Infused (N = {n_inf}) n (%)", f"{level}% CI", f"Enrolled (N = {n_enr}) n (%)",
+                 f"{level}% CI"),  # fmt: skip
         rows=rate_rows,
         numeric=(False, True, True, True, True),
         caption="Response rates",
@@ -710,7 +718,7 @@ def _efficacy_section(rates: pl.DataFrame, bor: pl.DataFrame, km: pl.DataFrame, 
         population="Infused subjects; OS, EFS and RFS from the infusion, DOR from the first response. "
         "Log-log pointwise CIs (Greenwood variance); median follow-up by reverse Kaplan-Meier, as cart19 km.",
     )
-    cum_months = [m for m in dict.fromkeys(cuminc.get_column("time_months").to_list()) if m is not None] if cuminc.height else []
+    cum_months = [m for m in dict.fromkeys(cuminc.get_column("time_months").to_list()) if m is not None]
     cause_words = {"relapse": "Relapse (cumulative incidence of relapse)", "nrm": "Non-relapse mortality"}
     cum_rows = []
     for (cause,), group in cuminc.group_by("cause", maintain_order=True):
@@ -725,7 +733,8 @@ def _efficacy_section(rates: pl.DataFrame, bor: pl.DataFrame, km: pl.DataFrame, 
                 return pc(r["estimate"])
             return f"{pc(r['estimate'])} ({pc(r['lower'])}{DASH}{pc(r['upper'])})"
 
-        cum_rows.append(Row((cause_words.get(cause, cause), str(first["N"]), str(first["events"]), *(at_c(m) for m in cum_months))))
+        cum_rows.append(Row((cause_words.get(cause, cause), str(first["N"]), str(first["events"]),
+                             *(at_c(m) for m in cum_months))))  # fmt: skip
     cum_table = Table(
         id="cuminc-summary",
         headers=("Cause", "N", "Events", *(f"At {m:g} months, % (95% CI)" for m in cum_months)),
