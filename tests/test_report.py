@@ -442,7 +442,13 @@ def test_by_gives_the_dlt_review_per_cohort(tmp_path):
     subjects = str(ROOT / "examples" / "subjects.csv")
     result, out = _report(tmp_path, "--subjects", subjects, "--by", "cohort")
     assert result.exit_code == 0, result.output
-    table = Page(out.read_text(encoding="utf-8")).tables["dlt-by-group"]
+    page = Page(out.read_text(encoding="utf-8"))
+    table = page.tables["dlt-by-group"]
+    assert page.rows("dlt-subjects") and "<tr><td>Groups</td><td>by cohort (--by)</td></tr>" in out.read_text("utf-8")
+    # and each listing says the subject's cohort (examples/subjects.csv: CART19-004 is in DL1)
+    assert page.tables["dlt-subjects"]["headers"][:2] == ["Subject", "Group"]
+    assert page.rows("dlt-subjects")["CART19-004"][1:5] == ["DL1", "2023-06-27", "2023-07-25", "DLT"]
+    assert page.rows("dlt-events")["CART19-004"][1] == "DL1"
     dlt = CliRunner().invoke(app, ["check-dlt", str(EXAMPLE), "--subjects", subjects, "--by", "cohort",
                                    "--format", "json"])  # fmt: skip
     groups = json.loads(dlt.stdout)["groups"]

@@ -105,6 +105,8 @@ def register(app: typer.Typer) -> None:
             cutoff=cutoff_date,
             as_of=as_of_date,
             warnings=tuple(warnings),
+            subjects_file=None if subjects is None else str(subjects),
+            by=by,
         )
         with env.progress("Writing the report"):
             text = build_report(inputs.events, inputs.config, source, generated=generated, title=title,

@@ -65,6 +65,9 @@ class ReportSource:
     as_of: dt.date | None = None
     #: data-quality warnings met while reading (reader, cutoff, untreated subjects)
     warnings: Sequence[str] = field(default_factory=tuple)
+    #: ``--subjects`` and ``--by``, when given
+    subjects_file: str | None = None
+    by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,18 @@ def _left_out(shown: int, total: int, what: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- sections
 
 
+def with_group_column(table: Table, group_of: dict[str, str], missing: str = "(missing)") -> Table:
+    """``table`` (a listing whose first column is the subject) with a second column ``Group``:
+    each subject's group of ``--by`` (``missing`` for a subject without one)."""
+    rows = tuple(
+        dataclasses.replace(row, cells=(row.cells[0], group_of.get(row.cells[0], missing), *row.cells[1:]))
+        for row in table.rows
+    )
+    numeric = (table.numeric[0], False, *table.numeric[1:]) if table.numeric else ()
+    return dataclasses.replace(table, headers=(table.headers[0], "Group", *table.headers[1:]), rows=rows,
+                               numeric=numeric)  # fmt: skip
+
+
 def _provenance(
     source: ReportSource, config: Config, review_date: dt.date | None, generated: str
 ) -> tuple[tuple[str, str], ...]:
@@ -227,6 +242,8 @@ def _provenance(
         ("Tool", f"cart19 {__version__}"),
         ("Configuration", "the defaults of the specification" if config == Config() else "modified (see the appendix)"),
         ("Configuration SHA-256", digest),
+        *((("Subject file", source.subjects_file),) if source.subjects_file else ()),
+        *((("Groups", f"by {source.by} (--by)"),) if source.by else ()),
     )
 
 
@@ -867,6 +884,15 @@ def gather(
     cuminc = cuminc_summary(cir, landmarks_months=km_cfg.landmarks_months, days_per_month=km_cfg.days_per_month,
                             confidence_level=km_cfg.confidence_level)  # fmt: skip
     figures = _figures(events, config, review, adtte)
+    dlt = _dlt_section(review, config, possible)
+    safety = _safety_section(profile, config, infused)
+    sae = _sae_listing(saes, config)
+    if groups is not None:  # the listings say each subject's group
+        group_of = dict(groups.select("subject_id", "group").iter_rows())
+        for key in ("dlt_possible", "dlt_events", "dlt_subjects"):
+            dlt[key] = with_group_column(dlt[key], group_of)
+        safety["death_listing"] = with_group_column(safety["death_listing"], group_of)
+        sae = with_group_column(sae, group_of)
     warnings = [*source.warnings, *(w for w in set_aside if w not in source.warnings),
                 *data_quality_warnings(events, review), *profile.warnings]  # fmt: skip
     return Report(
@@ -875,9 +901,9 @@ def gather(
         provenance=_provenance(source, config, review.review_date, stamp),
         disposition=_disposition(profile.summary),
         dlt_rules=_dlt_rules_table(config),
-        **_dlt_section(review, config, possible),
-        **_safety_section(profile, config, infused),
-        sae_listing=_sae_listing(saes, config),
+        **dlt,
+        **safety,
+        sae_listing=sae,
         **_teae_section(tables, config),
         **_efficacy_section(rates, bor_distribution(bor, config), km, cuminc, config),
         figures=figures,
