@@ -303,7 +303,7 @@ def _possible_dlts(events: pl.DataFrame, review: Any, config: Config) -> pl.Data
               "study_day": pl.Int64(), "duration_days": pl.Int64(), "rules": pl.String(), "open": pl.Boolean()}  # fmt: skip
     pending = [(rule, _rule_pending(rule, config.dlt)) for rule in config.dlt.rules]
     pending = [(rule, expr) for rule, expr in pending if expr is not None]
-    candidates = review.subjects.filter(pl.col("status").is_in(["in_window", "not_evaluable"])).select(
+    candidates = review.subjects.filter(pl.col("status") != "dlt").select(
         "subject_id", "infusion_date"
     )
     if not pending or candidates.height == 0:
