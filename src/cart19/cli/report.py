@@ -13,7 +13,8 @@ from cart19.cli.common import (
     Env,
     InputArg,
     QuietOpt,
-    SubjectsCheckOpt,
+    ByOpt,
+    SubjectsOpt,
     command,
     load_inputs,
     parse_cutoff,
@@ -22,14 +23,22 @@ from cart19.cli.common import (
 from cart19.errors import ExitCode
 
 HELP = """Write the safety review report: ONE self-contained HTML file (figures embedded, no
-external links or scripts) with the DLT review (status per subject, rate with exact CI, the
-stopping rule's verdict and posterior), the TEAE overview, the swimmer plot, the Kaplan-Meier
-summary, data-quality warnings, the configuration used, the tool version, the input file's
-SHA-256, the cutoff / review date and the generation time (fixed by SOURCE_DATE_EPOCH when set).
+external links or scripts), in this order: provenance (input SHA-256, cutoff, review date,
+version, configuration digest); disposition; the DLT review in plain words (the stopping rule's
+verdict, the rate with its exact CI, the DLTs, possible DLTs in open windows, each subject's
+status, per group with --by); the CAR-T safety profile (CRS/ICANS/GVHD, TEAEs by period,
+deaths, SAE listing); TEAEs by class and term; efficacy (response rates, Kaplan-Meier and
+cumulative incidence with median follow-up); the figures; data-quality warnings; the
+configuration as an appendix. Listings are capped at 100 rows (the rest counted). A print
+stylesheet lays it out for A4 or Letter. The generation time is SOURCE_DATE_EPOCH when set.
 
 Needs the plot extra for the figures: pip install 'cart19[plot]'.
 
-Example:  cart19 report examples/events.csv -o review.html --as-of 2025-06-30
+\b
+Examples:
+  cart19 report examples/events.csv -o review.html
+  cart19 report examples/events.csv -o review.html --as-of 2024-06-20
+  cart19 report examples/events.csv -o review.html --subjects examples/subjects.csv --by cohort
 """
 
 
@@ -49,7 +58,8 @@ def register(app: typer.Typer) -> None:
         title: Annotated[str, typer.Option("--title", help="Report title.")] = "CAR-T CD19 safety review",
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
-        subjects: SubjectsCheckOpt = None,
+        subjects: SubjectsOpt = None,
+        by: ByOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
         env = Env.current(quiet=quiet)
@@ -72,7 +82,7 @@ def register(app: typer.Typer) -> None:
             return ExitCode.INVALID
 
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, with_sha256=True,
-                             subjects_path=subjects)
+                             subjects_path=subjects, by=by)
         warnings = list(inputs.warnings)
         as_of_date, late = resolve_review_date(as_of_date, cutoff_date)
         if late:
@@ -95,9 +105,12 @@ def register(app: typer.Typer) -> None:
             cutoff=cutoff_date,
             as_of=as_of_date,
             warnings=tuple(warnings),
+            subjects_file=None if subjects is None else str(subjects),
+            by=by,
         )
         with env.progress("Writing the report"):
-            text = build_report(inputs.events, inputs.config, source, generated=generated, title=title)
+            text = build_report(inputs.events, inputs.config, source, generated=generated, title=title,
+                                groups=inputs.groups(by), subjects=inputs.subjects)
         from cart19.io.write import write_bytes
 
         write_bytes(output, text)
