@@ -199,7 +199,7 @@ def test_no_external_resources_scripts_or_links(example_html):
     assert "<script" not in example_html.lower() and "<link" not in example_html.lower()
     assert "@import" not in example_html and "url(" not in example_html
     sources = re.findall(r'src="([^"]*)"', example_html)
-    assert len(sources) == 2 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 3 and all(s.startswith("data:image/png;base64,") for s in sources)
     for s in sources:
         assert base64.b64decode(s.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     hrefs = re.findall(r'href="([^"]*)"', example_html)

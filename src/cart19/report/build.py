@@ -794,8 +794,11 @@ def as_of_notes(set_aside: int, end_dates_cleared: int, as_of: dt.date) -> list[
     return notes
 
 
-def _figures(events: pl.DataFrame, config: Config, review: Any, adtte: pl.DataFrame) -> tuple[Figure, ...]:
+def _figures(
+    events: pl.DataFrame, config: Config, review: Any, adtte: pl.DataFrame, cir: pl.DataFrame
+) -> tuple[Figure, ...]:
     from cart19.plot._mpl import figure_bytes, pyplot
+    from cart19.plot.cuminc import cuminc_plot_data, draw_cuminc
     from cart19.plot.km import DEFAULT_PARAMS, draw_km, km_plot_data
     from cart19.plot.swimmer import MAX_LANES, draw_swimmer, swimmer_data
 
@@ -815,6 +818,11 @@ def _figures(events: pl.DataFrame, config: Config, review: Any, adtte: pl.DataFr
         fig = draw_km(km_plot_data(adtte, params, config))
         km_uri = png_data_uri(figure_bytes(fig, "png", dpi=110))
         plt.close(fig)
+    cuminc_uri = None
+    if cir.height:
+        fig = draw_cuminc(cuminc_plot_data(cir, config))
+        cuminc_uri = png_data_uri(figure_bytes(fig, "png", dpi=110))
+        plt.close(fig)
     lanes = (f" The {MAX_LANES} of {swim.lanes.height} infused subjects with the longest follow-up are shown."
              if swim.lanes.height > MAX_LANES else "")  # fmt: skip
     return (
@@ -823,6 +831,10 @@ def _figures(events: pl.DataFrame, config: Config, review: Any, adtte: pl.DataFr
                "colour = best response to the infusion; the DLT window is shaded." + lanes),
         Figure("km", f"Kaplan{DASH}Meier curves", km_uri, "Kaplan-Meier curves",
                "Survival estimates from the infusion (DOR: from the first response), with the numbers at risk."),
+        Figure("cuminc", "Cumulative incidence of relapse and non-relapse mortality", cuminc_uri,
+               "Cumulative incidence of relapse and of death without relapse",
+               "Aalen-Johansen estimates of relapse (solid) and death without relapse (dashed), competing risks, "
+               "from the first remission (cuminc.origin), with the numbers at risk."),
     )  # fmt: skip
 
 
@@ -883,7 +895,7 @@ def gather(
     cir = cir_dataset(events, config, subjects)
     cuminc = cuminc_summary(cir, landmarks_months=km_cfg.landmarks_months, days_per_month=km_cfg.days_per_month,
                             confidence_level=km_cfg.confidence_level)  # fmt: skip
-    figures = _figures(events, config, review, adtte)
+    figures = _figures(events, config, review, adtte, cir)
     dlt = _dlt_section(review, config, possible)
     safety = _safety_section(profile, config, infused)
     sae = _sae_listing(saes, config)
