@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--as-of", help="Review date YYYY-MM-DD: DLT windows (and the whole report) as of this "
                          "date. Default: the cutoff, or the latest date in the file.", metavar="DATE"),  # fmt: skip
         ] = None,
-        title: Annotated[str, typer.Option("--title", help="Report title.")] = "CAR-T CD19 safety review",
+        title: Annotated[str, typer.Option("--title", help="Report title.", metavar="TEXT")] = "CAR-T CD19 safety review",
         cutoff: CutoffOpt = None,
         config_path: ConfigOpt = None,
         subjects: SubjectsOpt = None,
