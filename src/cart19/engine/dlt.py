@@ -534,7 +534,11 @@ def review_by_group(subjects: pl.DataFrame, groups: pl.DataFrame, config: Config
 
 
 def dlt_review(
-    events: pl.DataFrame, config: Config, as_of: dt.date | None = None, groups: pl.DataFrame | None = None
+    events: pl.DataFrame,
+    config: Config,
+    as_of: dt.date | None = None,
+    groups: pl.DataFrame | None = None,
+    term_vocabulary: pl.DataFrame | None = None,
 ) -> DLTReview:
     """The DLT review as of a date (endpoints.md, "DLT").
 
@@ -550,6 +554,9 @@ def dlt_review(
       P(rate > threshold | data) > posterior_probability.
     * ``groups`` (the subgroup contract, e.g. cohorts or dose levels): the same rate, CI and
       verdict per group as well (:func:`review_by_group`); the overall figures are unchanged.
+    * ``term_vocabulary``: :func:`~cart19.engine.terms.ae_vocabulary` of ``term`` over
+      ``events``, when the caller has it already (for the spelling warnings); used when the
+      review date sets no record aside (the vocabulary of the records reviewed is then the same).
     """
     dlt_config, stop = config.dlt, config.stopping_rule
     cut = apply_cutoff(events, as_of)
@@ -579,7 +586,9 @@ def dlt_review(
     last_dates = _last_record_dates(events)
     aes = flag_dlt_rules(ae_records(events, config, aes=candidates, last_dates=last_dates), config)
     # a DLT's term as the TEAE tables show it (the vocabulary's label, cart19.engine.terms)
-    labels = ae_vocabulary(events, "term").select("term", "label")
+    if term_vocabulary is None or cut.set_aside:
+        term_vocabulary = ae_vocabulary(events, "term")
+    labels = term_vocabulary.select("term", "label")
     qualifying = (
         aes.filter(pl.col("dlt"))
         .join(labels, on="term", how="left", maintain_order="left")
