@@ -191,7 +191,7 @@ def register(app: typer.Typer) -> None:
         import dataclasses
 
         from cart19.engine.dlt import dlt_review
-        from cart19.engine.terms import merged_spellings
+        from cart19.engine.terms import ae_vocabularies, spelling_warnings_of
         from cart19.io.subjects_file import with_covariates
         from cart19.io.write import write_bytes, write_to_stdout
 
@@ -206,12 +206,14 @@ def register(app: typer.Typer) -> None:
         if late:
             env.warn(late)
         with env.progress("Reviewing DLTs"):
-            review = dlt_review(inputs.events, inputs.config, review_date, groups=inputs.groups(by))
+            vocabularies = ae_vocabularies(inputs.events)  # one term vocabulary (engine/terms.py)
+            review = dlt_review(inputs.events, inputs.config, review_date, groups=inputs.groups(by),
+                                term_vocabulary=vocabularies[0])  # fmt: skip
             if inputs.covariates is not None:  # each subject's covariates after the review's columns
                 review = dataclasses.replace(review, subjects=with_covariates(review.subjects, inputs.covariates))
         if review.set_aside:
             env.warn(f"{review.set_aside} record(s) dated after the review date {review_date} were set aside")
-        for warning in merged_spellings(inputs.events):  # one term vocabulary (engine/terms.py)
+        for warning in spelling_warnings_of(vocabularies):
             env.warn(warning)
         for warning in review.warnings[:_LISTED_WARNINGS]:
             env.warn(warning)

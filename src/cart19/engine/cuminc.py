@@ -185,7 +185,7 @@ def gray_test(
     ``(statistic, df, p_value)``, cmprsk's ``crstm`` (one stratum). ``group`` holds integer
     codes ``0 .. ng - 1``, each used. Statistic and p-value None where the covariance of the
     scores is singular."""
-    from scipy.stats import chi2
+    from scipy.special import chdtrc  # chi2.sf, without importing scipy.stats (0.3-0.7 s)
 
     time = np.asarray(time, dtype=np.float64)
     status = np.asarray(status)
@@ -295,7 +295,7 @@ def gray_test(
     if not np.all(np.isfinite(v)) or np.linalg.matrix_rank(v) < ng1:
         return None, ng1, None
     statistic = float(s @ np.linalg.solve(v, s))
-    return statistic, ng1, float(chi2.sf(statistic, ng1))
+    return statistic, ng1, float(chdtrc(ng1, statistic))
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ LOGRANK_COLUMNS: tuple[str, ...] = ("PARAMCD", "statistic", "df", "p_value")
 def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> tuple[float, int, float | None]:
     """``(statistic, df, p_value)`` of the log-rank test of one sample: ``time`` >= 0, ``event``
     1/0, ``group`` a label per row (any values that sort)."""
-    from scipy.stats import chi2
+    from scipy.special import chdtrc  # chi2.sf, without importing scipy.stats (0.3-0.7 s)
 
     time = np.asarray(time, dtype=np.float64)
     event = np.asarray(event, dtype=np.float64)
@@ -75,7 +75,7 @@ def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> tuple[flo
         df = int(np.linalg.matrix_rank(v))
         if df == 0:
             return 0.0, 0, None
-    return statistic, df, float(chi2.sf(statistic, df))
+    return statistic, df, float(chdtrc(df, statistic))
 
 
 def logrank_tests(adtte: pl.DataFrame, by: str) -> pl.DataFrame:

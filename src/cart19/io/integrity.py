@@ -179,21 +179,36 @@ def os_size(handle: BinaryIO) -> int:
     return os.fstat(handle.fileno()).st_size
 
 
-def fields_add_up(source: str, first_line: bytes, coded: pl.DataFrame, columns: list[str], values: pl.Series) -> bool:
+def fields_add_up(
+    source: str,
+    first_line: bytes,
+    coded: pl.DataFrame,
+    columns: list[str],
+    values: pl.Series,
+    texts: dict[str, tuple[pl.Series, pl.Series]] | None = None,
+) -> bool:
     """Whether every record of a streamed CSV file has all the header's fields, checked in
     aggregate (no pass over the lines): the file's commas must be the header's, plus
     ``width - 1`` per record, plus those inside the cells. ``coded`` is the read table (one row
     per record), ``columns`` its columns that came from the file, in file order, ``values`` the
-    texts of its Categorical codes. False (a record short of fields, or a blank line, which this
-    sum cannot tell apart) sends the file to the line-by-line reader."""
+    texts of its Categorical codes. ``texts``: for a text column, its distinct values and each
+    record's index among them (the reader's subject codes), when known: their commas are then
+    counted once per distinct value. False (a record short of fields, or a blank line, which
+    this sum cannot tell apart) sends the file to the line-by-line reader."""
     width = len(columns)
     if coded.height and coded.select(pl.all_horizontal(pl.col(columns).is_null()).any()).item():
         return False  # a blank (or all-empty, or cut short and empty) line
+    texts = texts or {}
     per_code = values.str.count_matches(",", literal=True).cast(pl.UInt64)
     inside = 0
     for name in columns:
         column = coded.get_column(name)
-        if column.dtype == pl.String:
+        if name in texts:
+            distinct, index = texts[name]
+            per_value = distinct.str.count_matches(",", literal=True).cast(pl.UInt64)
+            if per_value.sum():
+                inside += int(per_value.gather(index.drop_nulls()).sum() or 0)
+        elif column.dtype == pl.String:
             inside += int(column.str.count_matches(",", literal=True).sum() or 0)
         elif per_code.sum():
             inside += int(per_code.gather(column.to_physical().drop_nulls()).sum() or 0)

@@ -207,7 +207,8 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | 
     names, _ = _normalise_header(header, source)
     unknown = iter(range(len(names)))
     from_file = [name if name in COLUMNS else f"_unknown_{next(unknown)}" for name in names]
-    if not fields_add_up(source, _first_line(source), coded, from_file, values):
+    texts = {"subject_id": (subjects.ids, subjects.codes)}
+    if not fields_add_up(source, _first_line(source), coded, from_file, values, texts):
         return None  # polars fills the fields missing from a short record with nulls: the eager path names it
     rows = coded_rows(coded.select(pl.exclude("^_unknown_.*$")), values, subjects)
     del coded  # the coded table is not needed any more: at 1M subjects it holds ~1.9 GiB
