@@ -264,7 +264,8 @@ def machine() -> str:
 
 
 #: The scale issue's goals: (command, subjects, most times the bare read).
-RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0), ("safety", 100_000, 3.0),
+RATIO_GOALS = (("validate", 100_000, 2.0), ("derive", 100_000, 3.0), ("response", 100_000, 3.0),
+               ("cuminc", 100_000, 3.0), ("safety", 100_000, 3.0),
                ("km --by", 100_000, 3.0), ("check-dlt --by", 100_000, 3.0), ("report", 100_000, 20.0),
                (ADAM_SDTM, 100_000, 5.0))  # fmt: skip
 #: The hostile-input issue's goal: the report at 100k subjects under 4 GB peak.
