@@ -262,7 +262,7 @@ def test_a_covariate_value_named_total_is_refused_by_teae_by(write_csv, tmp_path
     events = write_csv(TEAE_EVENTS)
     result = run_cli("teae", events, "--subjects", subjects_file(tmp_path, "subject_id,arm\nS1,Total\n"), "--by", "arm")
     assert result.exit_code == 2
-    assert "'Total', the name of the whole safety set's block" in result.stderr
+    assert "'Total', the name of the whole trial's block" in result.stderr
 
 
 def test_km_by_on_a_terminal_shows_the_groups_and_the_log_rank_table(write_csv):

@@ -114,3 +114,13 @@ def test_by_a_column_that_does_not_exist_names_the_columns_that_do(files, comman
     result = run_cli(command, events, "--subjects", subjects, "--by", "dose")
     assert result.exit_code == 2
     assert "dose" in result.stderr and "cohort" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["response", "safety", "teae"])
+def test_a_group_named_total_is_refused_where_total_is_the_whole_trial(write_csv, tmp_path, command):
+    subjects = tmp_path / "subjects.csv"
+    subjects.write_text("subject_id,cohort\nA,Total\nB,X\n", encoding="utf-8")
+    target = tmp_path / "out.csv"
+    result = run_cli(command, write_csv(trial()), "--subjects", subjects, "--by", "cohort", "-o", target)
+    assert result.exit_code == 2 and not target.exists()
+    assert "a value of --by is 'Total'" in result.stderr

@@ -17,7 +17,6 @@ from cart19.cli.common import (
     Env,
     ExcelSafeOpt,
     Format,
-    FormatOpt,
     InputArg,
     OutputOpt,
     QuietOpt,

@@ -12,7 +12,6 @@ from cart19.cli.common import (
     ExcelSafeOpt,
     Format,
     FormatOpt,
-    InputArg,
     OutputOpt,
     QuietOpt,
     TestsOpt,

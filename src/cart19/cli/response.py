@@ -159,10 +159,8 @@ def register(app: typer.Typer) -> None:
         by: ByOpt = None,
         quiet: QuietOpt = False,
     ) -> int:
-        import polars as pl
 
-        from cart19.cli.teae import TOTAL
-        from cart19.io.subjects_file import with_covariates
+        from cart19.io.subjects_file import groups_then_total, refuse_total_group, with_covariates
         from cart19.engine.response import (
             best_overall_response,
             bor_distribution,
@@ -177,6 +175,7 @@ def register(app: typer.Typer) -> None:
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects, by=by)
         config = inputs.config
         groups = inputs.groups(by)
+        refuse_total_group(groups, by, str(subjects))
         with env.progress("Deriving best overall response"):
             bor = best_overall_response(inputs.events, config)
             if listing:
@@ -184,8 +183,7 @@ def register(app: typer.Typer) -> None:
             else:
                 frame = response_rates(inputs.events, config, bor=bor)
                 if groups is not None:
-                    total = frame.select(pl.lit(TOTAL).alias("group"), pl.all())
-                    frame = pl.concat([response_rates(inputs.events, config, groups, bor=bor), total])
+                    frame = groups_then_total(response_rates(inputs.events, config, groups, bor=bor), frame)
         if chosen is not Format.table:
             write_frame(frame, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):

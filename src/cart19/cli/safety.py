@@ -203,17 +203,16 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         import dataclasses
 
-        import polars as pl
 
-        from cart19.cli.teae import TOTAL
         from cart19.engine.safety import safety_profile
-        from cart19.io.subjects_file import with_covariates
+        from cart19.io.subjects_file import groups_then_total, refuse_total_group, with_covariates
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects, by=by)
         groups = inputs.groups(by)
+        refuse_total_group(groups, by, str(subjects))
         review_date, _ = resolve_review_date(None, cutoff_date)
         with env.progress("Deriving the safety profile"):
             profile = safety_profile(inputs.events, inputs.config, review_date=review_date, subjects=inputs.subjects)
@@ -225,7 +224,7 @@ def register(app: typer.Typer) -> None:
         if listing:
             frame = with_covariates(inputs.traced(profile.listing), inputs.covariates, on="USUBJID")
         elif by_group is not None:
-            frame = pl.concat([by_group, profile.summary.select(pl.lit(TOTAL).alias("group"), pl.all())])
+            frame = groups_then_total(by_group, profile.summary)
         else:
             frame = profile.summary
         if chosen is not Format.table:
@@ -239,7 +238,7 @@ def register(app: typer.Typer) -> None:
                     console.print(f"\n[bold]{_escape(by)} = {_escape(group)}[/bold]")
                     for table in profile_tables(dataclasses.replace(profile, summary=block.drop("group")))[:-2]:
                         console.print(table)
-                    console.print(f"\n[bold]All subjects[/bold]")
+                    console.print("\n[bold]All subjects[/bold]")
                 for table in shown:
                     console.print(table)
             else:

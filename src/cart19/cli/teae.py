@@ -103,15 +103,13 @@ def incidence_tables(tables: pl.DataFrame) -> list[Table]:
     return [summary, by_term] if soc_rows.height else [summary]
 
 
-#: The ``group`` of the whole safety set in ``teae --by``.
-TOTAL = "Total"
-
-
 def grouped_tables(tables: pl.DataFrame, by: str) -> list[Table]:
     """Rich tables of ``teae --by``: rows the cells of :func:`teae_tables` (any TEAE, serious,
     related, SOCs with their PTs indented), one column per group and the total, ``n (%)``; one
     table for any grade and one for grade 3 or more."""
     import polars as pl
+
+    from cart19.io.subjects_file import TOTAL
     from rich.table import Table
 
     order = tables.select("group", "N").unique(maintain_order=True)
@@ -201,12 +199,10 @@ def register(app: typer.Typer) -> None:
         excel_safe: ExcelSafeOpt = False,
         quiet: QuietOpt = False,
     ) -> int:
-        import polars as pl
 
         from cart19.engine.teae import ae_listing, teae_tables
         from cart19.engine.terms import ae_vocabularies, spelling_warnings_of
-        from cart19.errors import InputError, Issue
-        from cart19.io.subjects_file import with_covariates
+        from cart19.io.subjects_file import groups_then_total, refuse_total_group, with_covariates
 
         env = Env.current(quiet=quiet)
         if listing and by is not None:
@@ -216,9 +212,7 @@ def register(app: typer.Typer) -> None:
         chosen = resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects, by=by)
         groups = inputs.groups(by)
-        if groups is not None and (groups.get_column("group") == TOTAL).any():
-            raise InputError(str(subjects), [Issue(None, by, TOTAL, f"a value of --by is {TOTAL!r}, the name of the "
-                                                   "whole safety set's block; rename it")])  # fmt: skip
+        refuse_total_group(groups, by, str(subjects))
         with env.progress("Deriving TEAEs"):
             vocabularies = ae_vocabularies(inputs.events)  # one term vocabulary (engine/terms.py)
             if listing:
@@ -227,9 +221,8 @@ def register(app: typer.Typer) -> None:
             else:
                 frame = teae_tables(inputs.events, inputs.config, vocabularies=vocabularies)
                 if groups is not None:
-                    total = frame.select(pl.lit(TOTAL).alias("group"), pl.all())
                     by_group = teae_tables(inputs.events, inputs.config, groups, vocabularies=vocabularies)
-                    frame = pl.concat([by_group, total])
+                    frame = groups_then_total(by_group, frame)
         for warning in spelling_warnings_of(vocabularies):
             env.warn(warning)
         if chosen is not Format.table:

@@ -12,7 +12,6 @@ the parser, in bounded memory, so a hostile file is refused with a message namin
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl

@@ -27,6 +27,24 @@ from cart19.errors import InputError, Issue
 #: The group of a subject whose covariate is empty, or who is not in the subject file.
 MISSING_GROUP = "(missing)"
 
+#: The block of a split summary (``teae``, ``response``, ``safety`` with ``--by``) that holds
+#: the whole trial, after the groups.
+TOTAL = "Total"
+
+
+def groups_then_total(by_group: pl.DataFrame, overall: pl.DataFrame) -> pl.DataFrame:
+    """A split summary: the per-group blocks (first column ``group``), then the summary of the
+    whole trial as the block :data:`TOTAL`."""
+    return pl.concat([by_group, overall.select(pl.lit(TOTAL).alias("group"), pl.all())])
+
+
+def refuse_total_group(groups: pl.DataFrame | None, by: str | None, source: str) -> None:
+    """A covariate value that is literally :data:`TOTAL` would be confused with the whole
+    trial's block: an input error naming it."""
+    if groups is not None and (groups.get_column("group") == TOTAL).any():
+        raise InputError(source, [Issue(None, by, TOTAL, f"a value of --by is {TOTAL!r}, the name of the whole "
+                                        "trial's block of a split summary; rename it")])  # fmt: skip
+
 #: Column names a covariate may not take (compared case-insensitively): the columns the
 #: subject-level outputs write themselves (derive's ADTTE, the CIR dataset, the response
 #: listing, check-dlt's subject rows) and the ``group`` column of a split summary.

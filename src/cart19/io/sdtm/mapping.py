@@ -401,7 +401,7 @@ def _ae(b: _Builder, ae: Domain, config: SDTMConfig, infusions: pl.DataFrame) ->
                "(MILD 1, MODERATE 2, SEVERE 3: `sdtm.severity_map`; a severity is not a CTCAE grade), or name the "
                "grade variable with `sdtm.ae_grade`")  # fmt: skip
         if config.grade_from_severity:
-            way = f"`sdtm.grade_from_severity` is set but AE has no AESEV either; name the grade variable with `sdtm.ae_grade`"
+            way = "`sdtm.grade_from_severity` is set but AE has no AESEV either; name the grade variable with `sdtm.ae_grade`"
         b.error(ae, grade_var, f"the AE domain has no {grade_var} variable (the CTCAE grade), so its "
                                f"{ae.frame.height} AE record(s) cannot be graded and none is dropped silently: {way}")  # fmt: skip
         return
