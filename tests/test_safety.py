@@ -16,7 +16,7 @@ from cart19.config import Config, config_from_mapping
 from cart19.engine.dlt import dlt_review
 from cart19.engine.safety import safety_profile
 from cart19.schema import events_frame
-from tests.conftest import run_cli
+from conftest import run_cli
 
 BASE = dt.date(2024, 1, 1)
 CONFIG = Config()

@@ -12,7 +12,7 @@ import pytest
 from cart19.errors import InputError
 from cart19.io.read import read_events
 from cart19.model import INVISIBLE_RANGES, invisible_characters
-from tests.conftest import run_cli
+from conftest import run_cli
 
 HEADER = "subject_id,event,date,end_date,grade,term,soc\n"
 GOOD = (
