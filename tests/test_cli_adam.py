@@ -132,7 +132,7 @@ def test_an_input_in_the_folder_is_never_overwritten(write_csv, tmp_path):
     before = events.read_bytes()
     result = run_cli("adam", events, "-o", tmp_path, "--format", "csv", env=NO_EPOCH)
     assert result.exit_code == 2
-    assert "is an input of this run" in result.stderr
+    assert "is the event file" in result.stderr and "writing it would destroy the input" in result.stderr
     assert events.read_bytes() == before and not (tmp_path / "define.json").exists()
 
 

@@ -113,13 +113,6 @@ def creation_time(events: pl.DataFrame, cutoff: dt.date | None, env: Env) -> tup
     return created, modified
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def register(app: typer.Typer) -> None:
     @app.command("adam", help=HELP)
     @command
@@ -136,7 +129,7 @@ def register(app: typer.Typer) -> None:
         from cart19.engine import adam as adam_engine
         from cart19.engine.tte import derive_adtte
         from cart19.io import submission
-        from cart19.io.write import write_bytes
+        from cart19.io.write import protect_inputs, write_bytes
 
         env = Env.current(quiet=quiet)
         if folder.exists() and not folder.is_dir():
@@ -145,11 +138,10 @@ def register(app: typer.Typer) -> None:
         extension = submission.FORMATS[fmt.value]
         names = [adam_engine.ADSL_NAME, adam_engine.ADAE_NAME, adam_engine.ADRS_NAME, adam_engine.ADTTE_NAME]
         targets = [*(folder / f"{name.lower()}{extension}" for name in names), folder / "define.json"]
-        protected = [Path(p) for p in (file, config_path, subjects) if p is not None and str(p) != "-"]
-        clash = [t for t in targets for p in protected if _same_file(t, p)]
-        if clash:
-            env.error(f"{clash[0]} is an input of this run; it would be overwritten. Nothing was written")
-            return ExitCode.INVALID
+        inputs_of_run = [(role, value) for role, value in (("the event file", file), ("the configuration", config_path),
+                                                          ("the subject file", subjects))]  # fmt: skip
+        for target in targets:  # (io.write's check: the same file by device and inode)
+            protect_inputs(target, inputs_of_run)
         cutoff_date = parse_cutoff(cutoff)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects)
         times = creation_time(inputs.events, cutoff_date, env)
