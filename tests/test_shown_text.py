@@ -111,3 +111,24 @@ def test_report_as_of_states_the_records_it_set_aside(tmp_path):
     words = "115 record(s) dated after the review date 2024-01-01 were set aside"
     assert words in result.stderr
     assert words in out.read_text()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("check-dlt", "--by", "cohort"), ("response", "--by", "cohort"), ("safety", "--by", "cohort"),
+     ("cuminc", "--by", "cohort")],
+    ids=["check-dlt", "response", "safety", "cuminc"],
+)
+def test_an_escape_sequence_in_a_covariate_never_reaches_a_terminal_raw(tmp_path, args):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples"
+    subjects = tmp_path / "subjects.csv"
+    text = (example / "subjects.csv").read_text(encoding="utf-8").replace(",DL1,", ",DL\x1b[2J1,")
+    subjects.write_text(text, encoding="utf-8")
+    command, *rest = args
+    result = run_cli(command, example / "events.csv", "--subjects", subjects, *rest, "--format", "table",
+                     env={"CART19_FORCE_TERMINAL": "1", "NO_COLOR": "1", "COLUMNS": "200"})  # fmt: skip
+    assert result.exit_code in (0, 3), result.stderr
+    assert "\x1b[2J" not in result.stdout and "\x1b[2J" not in result.stderr
+    assert "DL\\x1b[2J1" in result.stdout

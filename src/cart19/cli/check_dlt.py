@@ -147,7 +147,7 @@ def verdict_lines(review: DLTReview) -> list[str]:
     )
     lines = [subjects, rate, rule]
     if review.by_group is not None:
-        from rich.markup import escape
+        from cart19.text import shown as escape
 
         for row in review.by_group.iter_rows(named=True):
             met = row["stopping_rule_met"]

@@ -99,7 +99,7 @@ def cuminc_table(summary: pl.DataFrame, title: str) -> Table:
 
 def gray_table(tests: pl.DataFrame, by: str) -> Table:
     """Gray's test per cause, one row each."""
-    from rich.markup import escape
+    from cart19.text import shown as escape
     from rich.table import Table
 
     table = Table(title=f"Gray's test of equality between the groups of {escape(by)}", header_style="bold")
@@ -176,12 +176,14 @@ def register(app: typer.Typer) -> None:
             confidence_level=config.km.confidence_level,
         )
         if chosen is Format.table:
+            from cart19.text import shown
+
             level = f"{config.km.confidence_level:.0%}"
             title = f"Cumulative incidence {_origin_text(config)} (Aalen-Johansen, {level} CIs)"
             if groups is None:
                 env.console().print(cuminc_table(summary, title))
             for (group,), block in ([] if groups is None else summary.group_by(["group"], maintain_order=True)):
-                env.console().print(cuminc_table(block.drop("group"), f"{title}, {by} = {group}"))
+                env.console().print(cuminc_table(block.drop("group"), f"{title}, {shown(by)} = {shown(group)}"))
         else:
             write_frame(summary, chosen, output, env, excel_safe=excel_safe)
         return 0

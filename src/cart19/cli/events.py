@@ -61,10 +61,9 @@ ReportOpt = Annotated[
 
 def _safe(text: str | None) -> str:
     """Text for a rich table: markup escaped, control characters shown as escapes."""
-    from rich.markup import escape
+    from cart19.text import shown
 
-    text = text or ""
-    return escape(text if text.isprintable() else repr(text)[1:-1])
+    return shown(text or "")
 
 
 def _show(env: Env, report: pl.DataFrame, *, stderr: bool) -> None:

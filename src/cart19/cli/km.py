@@ -258,7 +258,7 @@ def km_table(summary: pl.DataFrame, title: str = "Kaplan-Meier summary") -> Tabl
 
 def tests_table(tests: pl.DataFrame, by: str) -> Table:
     """The log-rank tests, one row per parameter."""
-    from rich.markup import escape
+    from cart19.text import shown as escape
     from rich.table import Table
 
     table = Table(title=f"Log-rank test of equality between the groups of {escape(by)}", header_style="bold")

@@ -75,7 +75,7 @@ def _ci(low: float | None, high: float | None) -> str:
 
 def rates_table(rates: pl.DataFrame, config: Config, subtitle: str = "") -> Table:
     """One row per rate; per population ``n/N (%)`` and the CI in percent."""
-    from rich.markup import escape
+    from cart19.text import shown as escape
     from rich.table import Table
 
     cfg = config.response
@@ -131,7 +131,7 @@ def times_table(times: pl.DataFrame) -> Table:
 
 
 def listing_table(listing: pl.DataFrame) -> Table:
-    from rich.markup import escape
+    from cart19.text import shown as escape
     from rich.table import Table
 
     subjects = listing.get_column("USUBJID").n_unique()

@@ -73,9 +73,9 @@ GRADE_LABELS = {"n_any": "any", "n_grade_ge3": "≥3", **{f"n_grade_{g}": str(g)
 
 
 def _escape(text: object) -> str:
-    from rich.markup import escape
+    from cart19.text import shown
 
-    return escape("" if text is None else str(text))
+    return shown("" if text is None else text)
 
 
 def _count(n: float | None, total: int | None) -> str:
