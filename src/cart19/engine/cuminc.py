@@ -38,6 +38,7 @@ import numpy as np
 import polars as pl
 
 from cart19.engine.km import _z
+from cart19.io.subjects_file import group_of
 
 __all__ = [
     "CAUSES",
@@ -302,7 +303,6 @@ def gray_test(
 # The summaries of the relapse-incidence dataset
 # --------------------------------------------------------------------------------------------
 
-_MISSING = "(missing)"
 
 
 def _validate(dataset: pl.DataFrame, causes: Mapping[int, str]) -> pl.DataFrame:
@@ -331,11 +331,7 @@ def _validate(dataset: pl.DataFrame, causes: Mapping[int, str]) -> pl.DataFrame:
 
 def _with_groups(frame: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with the subject's ``group`` (``"(missing)"`` for a subject absent from it)."""
-    return frame.join(
-        groups.select(pl.col("subject_id").cast(pl.String).alias("USUBJID"), pl.col("group").cast(pl.String)),
-        on="USUBJID",
-        how="left",
-    ).with_columns(pl.col("group").fill_null(_MISSING))
+    return frame.with_columns(group_of(pl.col("USUBJID").cast(pl.String), groups).alias("group"))
 
 
 def _summary_rows(

@@ -36,6 +36,7 @@ from cart19.config import Config, ResponseConfig, ResponseRate
 from cart19.engine.dlt import clopper_pearson
 from cart19.engine.teae import percent_one_decimal
 from cart19.engine.tte import follow_up, timeline
+from cart19.io.subjects_file import group_of
 
 #: The BOR of an infused subject with no assessment in the window: not done.
 NOT_DONE = "ND"
@@ -84,7 +85,6 @@ LISTING_COLUMNS: tuple[str, ...] = tuple(LISTING_SCHEMA)
 POPULATIONS: tuple[str, ...] = ("infused", "enrolled")
 
 #: ``group`` of a subject without a value (COMMON subgroup contract).
-MISSING_GROUP = "(missing)"
 
 _KINDS = ("infusion", "assessment", "new_therapy", "hsct")
 
@@ -171,8 +171,7 @@ def _with_group(subjects: pl.DataFrame, groups: pl.DataFrame | None) -> pl.DataF
     """``subjects`` with ``group`` (COMMON subgroup contract: absent subjects in "(missing)")."""
     if groups is None:
         return subjects.with_columns(pl.lit(None, pl.String).alias("group"))
-    joined = subjects.join(groups.select("subject_id", pl.col("group").cast(pl.String)), on="subject_id", how="left")
-    return joined.with_columns(pl.col("group").fill_null(MISSING_GROUP))
+    return subjects.with_columns(group_of("subject_id", groups).alias("group"))
 
 
 def response_rates(

@@ -31,6 +31,7 @@ from cart19.engine.common import apply_cutoff
 from cart19.engine.dlt import ae_records, flag_dlt_rules
 from cart19.engine.terms import key_set, spelling_warnings_of, vocabulary, with_terms
 from cart19.io.subjects import Subjects, subject_codes
+from cart19.io.subjects_file import group_of
 from cart19.model import DEATH_CAUSES
 
 #: Columns of the long summary (safety-profile.md, "Machine format").
@@ -49,7 +50,6 @@ DISPOSITION_ITEMS: tuple[str, ...] = (
 #: Statistics that are counts of subjects out of the infused set (they carry ``N``).
 _COUNTS = frozenset({"n_any", "n_grade_ge3", "n_grade_1", "n_grade_2", "n_grade_3", "n_grade_4", "n_grade_5",
                      "n_ongoing", "n_serious"})  # fmt: skip
-MISSING_GROUP = "(missing)"
 
 
 @dataclass(frozen=True)
@@ -360,9 +360,7 @@ def _grouping(subjects: pl.DataFrame, groups: pl.DataFrame | None) -> tuple[pl.D
     the group values in order; without ``groups`` one unnamed group."""
     if groups is None:
         return subjects.select("_sid", pl.lit("", pl.String()).alias("group")), [""]
-    mapped = subjects.select("_sid", "subject_id").join(groups.select("subject_id", "group"), on="subject_id",
-                                                         how="left").drop("subject_id")
-    mapped = mapped.with_columns(pl.col("group").fill_null(MISSING_GROUP))
+    mapped = subjects.select("_sid", group_of("subject_id", groups).alias("group"))
     return mapped, sorted(mapped.get_column("group").unique().to_list())
 
 
