@@ -56,6 +56,21 @@ def test_untreated_warning_names_the_first_subjects_then_the_count(write_csv):
             "U1, U2, U3 and 2 more") in result.stderr  # fmt: skip
 
 
+@pytest.mark.parametrize(("command", "extra"), [("validate", []), ("derive", []), ("derive", ["--cutoff", "2024-12-31"]),
+                                                ("derive", ["--cutoff", "2024-01-04"])])  # fmt: skip
+def test_untreated_warning_is_the_same_whatever_the_record_order(write_csv, command, extra):
+    # subjects interleaved (the reader numbers them through categories), kept together, and
+    # with records set aside by a cutoff (the warning then groups the text): the same subjects
+    rows = [{"subject_id": s, "event": e, "date": d} for s, e, d in (
+        ("U3", "enrolled", "2024-01-02"), ("T1", "enrolled", "2024-01-02"), ("U1", "enrolled", "2024-01-02"),
+        ("T1", "infusion", "2024-01-03"), ("U3", "contact", "2024-01-09"), ("U2", "enrolled", "2024-01-02"))]
+    for order in (rows, sorted(rows, key=lambda r: r["subject_id"])):
+        result = run_cli(command, write_csv(order), "--format", "json" if command == "validate" else "csv", *extra)
+        assert result.exit_code == 0
+        assert "3 subject(s) without an infusion are outside the treated set and in no endpoint: U1, U2, U3" in (
+            result.stderr + result.stdout)
+
+
 @pytest.mark.parametrize("command", [["derive", "--format", "csv"], ["validate", "--format", "json"]])
 def test_a_header_without_records_is_a_warning(tmp_path, command):
     path = tmp_path / "empty.csv"

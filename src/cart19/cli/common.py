@@ -334,7 +334,7 @@ def load_inputs(
         warnings.append(NO_RECORDS_WARNING)
     untreated = untreated_subject_count(cut.events, None if subjects is None else subjects.codes)
     if untreated:
-        warnings.append(untreated_warning(cut.events, untreated))
+        warnings.append(untreated_warning(cut.events, untreated, subjects))
     if covariates is not None:
         from cart19.io.subjects_file import subject_mismatch
 
@@ -362,21 +362,24 @@ def named_subjects(ids: list[str], count: int | None = None) -> str:
     return text + (f" and {count - NAMED_SUBJECTS} more" if count > NAMED_SUBJECTS else "")
 
 
-def untreated_warning(events: pl.DataFrame, count: int) -> str:
+def untreated_warning(events: pl.DataFrame, count: int, subjects: Any = None) -> str:
     """``N subject(s) without an infusion are outside the treated set and in no endpoint: S1,
-    S2, S3 and N more`` (the count first; the subjects sorted)."""
+    S2, S3 and N more`` (the count first; the subjects sorted). ``subjects``: the reader's
+    subject codes of ``events`` (:class:`cart19.io.subjects.Subjects`), record by record, when
+    they fit; the subjects are then told apart by code, not by grouping their text."""
     import polars as pl
 
-    ids = (
-        events.group_by("subject_id")
-        .agg((pl.col("event") == "infusion").any().alias("_treated"))
-        .filter(~pl.col("_treated"))
-        .get_column("subject_id")
-        .cast(pl.String)
-        .sort()
-        .head(NAMED_SUBJECTS)
-        .to_list()
-    )
+    if subjects is not None and subjects.codes.len() == events.height:
+        infused = subjects.codes.filter(events.get_column("event") == "infusion").unique().implode()
+        untreated = subjects.ids.filter(~pl.int_range(subjects.count, dtype=pl.UInt32, eager=True).is_in(infused))
+    else:
+        untreated = (
+            events.group_by("subject_id")
+            .agg((pl.col("event") == "infusion").any().alias("_treated"))
+            .filter(~pl.col("_treated"))
+            .get_column("subject_id")
+        )
+    ids = untreated.cast(pl.String).sort().head(NAMED_SUBJECTS).to_list()
     return (f"{count} subject(s) without an infusion are outside the treated set and in no endpoint: "
             f"{named_subjects(ids, count)}")  # fmt: skip
 

@@ -215,10 +215,9 @@ def register(app: typer.Typer) -> None:
         refuse_total_group(groups, by, str(subjects))
         review_date, _ = resolve_review_date(None, cutoff_date)
         with env.progress("Deriving the safety profile"):
-            profile = safety_profile(inputs.events, inputs.config, review_date=review_date, subjects=inputs.subjects)
-            by_group = None
-            if groups is not None and not listing:
-                by_group = safety_profile(inputs.events, inputs.config, review_date=review_date, groups=groups).summary
+            profile = safety_profile(inputs.events, inputs.config, review_date=review_date, subjects=inputs.subjects,
+                                     groups=None if listing else groups)  # fmt: skip
+            by_group = profile.by_group
         for warning in profile.warnings:
             env.warn(warning)
         if listing:

@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
             warnings.append(Issue(None, None, None, NO_RECORDS_WARNING, "warning"))
         untreated = summary["subjects"] - summary["infused_subjects"]
         if untreated:
-            warnings.append(Issue(None, None, None, untreated_warning(result.events, untreated), "warning"))
+            warnings.append(Issue(None, None, None, untreated_warning(result.events, untreated, result.subjects), "warning"))
         if covariates is not None:
             ids = result.subjects.ids if result.subjects is not None else result.events.get_column("subject_id")
             warnings.extend(Issue(None, None, None, text, "warning") for text in subject_mismatch(covariates, ids))

@@ -66,6 +66,8 @@ class SafetyProfile:
     never_infused: pl.DataFrame
     #: the spellings merged into one term or SOC (:func:`cart19.engine.terms.merged_spellings`)
     warnings: tuple[str, ...] = ()
+    #: with ``groups``: :attr:`summary` per group (``group`` first); else None
+    by_group: pl.DataFrame | None = None
 
 
 # --------------------------------------------------------------------------- per subject
@@ -572,7 +574,8 @@ def safety_profile(
 ) -> SafetyProfile:
     """Every figure of the safety profile, gathered (the command prints them; the report lays
     them out). ``events``: the canonical frame after any cutoff; ``review_date``: the DLT
-    review's date (``--as-of``/the cutoff); ``groups``: see :func:`summary`; ``subjects``: the
+    review's date (``--as-of``/the cutoff); ``groups``: see :func:`summary` (that table per
+    group is :attr:`SafetyProfile.by_group`; ``summary`` stays the overall one); ``subjects``: the
     reader's numbering of these records (:mod:`cart19.io.subjects`), if known (only makes it
     faster)."""
     coded, ids = _with_codes(events, subjects)
@@ -586,7 +589,8 @@ def safety_profile(
     periods = period_subjects(teae, config)
     warnings = spelling_warnings_of(vocabularies)
     return SafetyProfile(
-        summary=summary(status, syndromes, periods, config, groups=groups),
+        summary=summary(status, syndromes, periods, config),
+        by_group=None if groups is None else summary(status, syndromes, periods, config, groups=groups),
         listing=syndrome_listing(syndromes, status),
         deaths=death_listing(status),
         never_infused=never_infused_listing(coded, status, codes=codes),
