@@ -98,6 +98,20 @@ def test_a_year_only_ae_onset_is_imputed_by_both_readers_with_flag_m(tmp_path):
     assert streamed.events.equals(eager.events)
 
 
+def test_row_order_does_not_change_the_imputed_dates(tmp_path):
+    # the infusion on the last line, after the AEs it decides; lines now count from the end
+    result = read_events(_plain(tmp_path, ROWS[::-1]))
+    last = len(ROWS) + 1
+    assert _imputed(result.events) == {last + 2 - line: value for line, value in EXPECTED.items()}
+
+
+def test_without_an_infusion_a_year_only_onset_is_1_january(tmp_path):
+    rows = [{"subject_id": "P2", "event": "enrolled", "date": "2024-03-01"},
+            {"subject_id": "P2", "event": "ae", "date": "2024", "grade": "1", "term": "Cough"}]  # fmt: skip
+    for path in (_plain(tmp_path, rows), _with_bom(tmp_path, rows)):
+        assert _imputed(read_events(path).events) == {2: (D(2024, 3, 1), False, False), 3: (D(2024, 1, 1), True, True)}
+
+
 def test_standard_input_reads_a_year_only_onset_as_the_file_does(tmp_path):
     result = read_events("-", stdin=io.BytesIO(_text().encode()))
     assert _imputed(result.events) == EXPECTED
