@@ -182,8 +182,9 @@ def trace_sources(frame: pl.DataFrame, provenance: pl.DataFrame | None) -> pl.Da
     """An output with ``SRCDOM``/``SRCSEQ`` naming event records (``SRCSEQ`` = the record's
     line) -> the same output naming SDTM records: ``SRCDOM`` the domain, ``SRCSEQ`` its
     ``--SEQ`` (or record number), and ``SRCVAR`` (the date variable) after the last column.
-    An AE listing (``AESEQ`` = the line) gets the AE's ``AESEQ``. Without ``provenance`` (an event file was read) the
-    frame is returned as it is."""
+    An AE listing (``AESEQ`` = the line) gets the AE's ``AESEQ`` (its ``ASTDTF`` comes from the
+    events' own flags). Without ``provenance`` (an event file was read) the frame is returned
+    as it is."""
     if provenance is not None and "AESEQ" in frame.columns and "SRCSEQ" not in frame.columns:
         origin = provenance.select(pl.col("line").alias("AESEQ"), pl.col("srcseq").alias("_seq"))
         joined = frame.join(origin, on="AESEQ", how="left", maintain_order="left")
