@@ -76,8 +76,11 @@ def subject_rows(draw: st.DrawFn, sid: str) -> list[dict[str, str]]:
                 cells[flag] = draw(st.sampled_from(("Y", "N", "y", "n"))) if flag != "soc" else "Immune system disorders"
         date = add("ae", onset, **cells)
         last = max(last, date)
-        if draw(st.integers(0, 4)) == 0:  # onset known to the month only
+        known = draw(st.integers(0, 9))
+        if known < 2:  # onset known to the month only
             rows[-1]["date"] = date.strftime("%Y-%m")
+        elif known == 2:  # ... or to the year only
+            rows[-1]["date"] = date.strftime("%Y")
     for kind in draw(st.lists(st.sampled_from(("relapse", "hsct", "new_therapy", "end_of_treatment", "contact",
                                                 "withdrawal")), max_size=4)):  # fmt: skip
         cells = {"result": draw(st.sampled_from(RELAPSE_SITES))} if kind == "relapse" else {}
@@ -131,8 +134,9 @@ def test_random_valid_trials_validate_with_zero_errors(data):
     kinds = result.events.sort("line")["event"].to_list()
     assert kinds == [r["event"].lower() for r in rows]
     assert result.events["date"].null_count() == 0
-    partial = sum(1 for r in rows if len(r["date"].strip()) == 7)
+    partial = sum(1 for r in rows if len(r["date"].strip()) in (4, 7))
     assert result.events["date_imputed"].sum() == partial
+    assert result.events["month_imputed"].sum() == sum(1 for r in rows if len(r["date"].strip()) == 4)
 
 
 # --------------------------------------------------------------------------- (b) one bad cell
@@ -144,7 +148,7 @@ BAD_DATES = ("2024-02-30", "2023-02-29", "2024-13-01", "2024-00-10", "24-01-01",
 #: column -> the bad values a test writes into it; ``DAY_BEFORE_ONSET`` is an AE's onset - 1 day.
 DAY_BEFORE_ONSET = "<day before onset>"
 BAD_VALUES: dict[str, tuple[str, ...]] = {
-    "date": (*BAD_DATES, "2024-05", "1899-12-31", "9999-12-31"),
+    "date": (*BAD_DATES, "2024-05", "1899-12-31", "9999-12-31", "1899"),
     "end_date": ("2024-02-30", "2024-05", "soon", "1899-12-31", "9999-12-31", DAY_BEFORE_ONSET),
     "event": ("infuse", "adverse event", "AE1", "dead", "", "  "),
     "subject_id": ("", "   "),
@@ -167,7 +171,9 @@ def _can_corrupt(kind: str, column: str, value: str | None) -> bool:
         return True
     if column == "date" and value == "2024-05":  # a partial date where none is allowed
         return kind not in ("ae", "death")
-    if column == "date" and value in ("1899-12-31", "9999-12-31"):
+    if column == "date" and value == "2024":  # a year alone: an ae onset may be one
+        return kind != "ae"
+    if column == "date" and value in ("1899-12-31", "9999-12-31", "1899"):
         return kind != "death"  # an early death would (rightly) also put the others after it
     return True
 
@@ -190,7 +196,7 @@ def corrupted(
     if value is None:
         value = draw(st.sampled_from([v for v in BAD_VALUES[column] if _can_corrupt(kind, column, v)]))
     if value == DAY_BEFORE_ONSET:
-        onset = D.fromisoformat(row["date"] + ("-01" if len(row["date"]) == 7 else ""))
+        onset = D.fromisoformat(row["date"] + {4: "-01-01", 7: "-01"}.get(len(row["date"]), ""))
         value = (onset - dt.timedelta(days=1)).isoformat()
     row[column] = value
     rows = list(rows)
@@ -274,8 +280,8 @@ def _cell(values: st.SearchStrategy[str]) -> st.SearchStrategy[str | None]:
 _DATES = st.one_of(
     st.dates(D(1850, 1, 1), D(2100, 12, 31)).map(D.isoformat),
     st.dates(D(1850, 1, 1), D(2100, 12, 31)).map(lambda d: d.strftime("%Y-%m")),
-    st.sampled_from(("2024-02-30", "2023-02-29", "2024-13", "2024-00", "0000-01-01", "0000-01", "2024", "1899-12",
-                     "2024-1-01", "２０２４-01-01", "2024-01-01T00:00", "20240101")),
+    st.sampled_from(("2024-02-30", "2023-02-29", "2024-13", "2024-00", "0000-01-01", "0000-01", "2024", "1899",
+                     "0000", "1899-12", "2024-1-01", "２０２４-01-01", "2024-01-01T00:00", "20240101")),
 )  # fmt: skip
 
 
@@ -350,7 +356,8 @@ def test_event_model_and_vectorised_checks_flag_the_same_cells(rows):
         assert got["subject_id"] == event.subject_id
         assert got["event"] == event.event
         assert got["date"] == event.date  # one record per subject: imputation gives the 1st
-        assert got["date_imputed"] == (event.date_precision == "month")
+        assert got["date_imputed"] == (event.date_precision in ("month", "year"))
+        assert got["month_imputed"] == (event.date_precision == "year")
         for name in ("end_date", "grade", "term", "soc", "serious", "related", "result", "mrd"):
             assert got[name] == getattr(event, name), name
 

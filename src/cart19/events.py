@@ -28,6 +28,7 @@ from cart19.model import (
     MRD_VALUES,
     PARTIAL_DATE_KINDS,
     RESULTS_BY_KIND,
+    YEAR_DATE_KINDS,
     YEAR_DATE_PATTERN,
     YES_NO,
     canonical_mrd,
@@ -62,21 +63,24 @@ def _date_bounds(text: str) -> tuple[str, dt.date | None]:
         except ValueError:
             return "month", None
     if re.fullmatch(YEAR_DATE_PATTERN, text):
-        return "year", None
+        try:
+            return "year", dt.date(int(text), 1, 1)
+        except ValueError:  # year 0
+            return "year", None
     return "bad", None
 
 
 class Event(BaseModel):
     """A valid event record (events-format.md). Dates are the earliest possible day of the
-    written date; ``date_precision`` says whether the day was given (``day``) or only the
-    month (``month``, to be imputed by the reader's rule)."""
+    written date; ``date_precision`` says whether the day was given (``day``), only the month
+    (``month``) or only the year (``year``, an AE onset), to be imputed by the reader's rule."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     subject_id: str = Field(min_length=1)
     event: EventKind
     date: dt.date
-    date_precision: Literal["day", "month"] = "day"
+    date_precision: Literal["day", "month", "year"] = "day"
     end_date: dt.date | None = None
     grade: int | None = Field(default=None, ge=1, le=5)
     term: str | None = None
@@ -112,7 +116,7 @@ class Event(BaseModel):
             subject_id=str(row.get("subject_id")),
             event=kind,  # type: ignore[arg-type]
             date=low,  # type: ignore[arg-type]
-            date_precision="month" if form == "month" else "day",
+            date_precision=form if form in ("month", "year") else "day",  # type: ignore[arg-type]
             end_date=dt.date.fromisoformat(cells["end_date"]) if is_ae and cells["end_date"] else None,
             grade=int(cells["grade"]) if is_ae and cells["grade"] else None,  # type: ignore[arg-type]
             term=cells["term"] if is_ae else None,
@@ -141,12 +145,14 @@ def record_problems(row: Mapping[str, object]) -> list[tuple[str, str | None, st
         problems.append(("date", None, "date is missing"))
     else:
         form, low = _date_bounds(cell["date"])
-        if form in ("bad", "year"):
+        if form == "bad":
             problems.append(("date", cell["date"], "not an accepted date form"))
         elif low is None:
             problems.append(("date", cell["date"], "not a real date"))
         elif form == "month" and kind in EVENT_KINDS and kind not in PARTIAL_DATE_KINDS:
             problems.append(("date", cell["date"], "a partial date is not allowed for this event"))
+        elif form == "year" and kind in EVENT_KINDS and kind not in YEAR_DATE_KINDS:
+            problems.append(("date", cell["date"], "a year alone is allowed for ae rows only"))
         if low is not None and low.year < EARLIEST_YEAR:
             problems.append(("date", cell["date"], f"a date before {EARLIEST_YEAR}"))
     if kind == "ae":
@@ -204,6 +210,8 @@ def _record_problems_of_model(event: Event) -> list[tuple[str, str | None, str]]
             problems.append(("end_date", str(event.end_date), "end_date is before date"))
     if event.date_precision == "month" and event.event not in PARTIAL_DATE_KINDS:
         problems.append(("date", str(event.date), "a partial date is not allowed for this event"))
+    if event.date_precision == "year" and event.event not in YEAR_DATE_KINDS:
+        problems.append(("date", str(event.date), "a year alone is allowed for ae rows only"))
     if event.date.year < EARLIEST_YEAR:
         problems.append(("date", str(event.date), f"a date before {EARLIEST_YEAR}"))
     allowed = RESULTS_BY_KIND.get(event.event)

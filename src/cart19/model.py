@@ -52,8 +52,11 @@ RESULTS_BY_KIND: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
     {"assessment": ASSESSMENT_RESULTS, "relapse": RELAPSE_SITES, "death": DEATH_CAUSES}
 )
 
-#: Event kinds whose ``date`` may be partial (``YYYY-MM``); no kind allows ``YYYY`` alone.
+#: Event kinds whose ``date`` may be partial (``YYYY-MM``).
 PARTIAL_DATE_KINDS: frozenset[str] = frozenset({"ae", "death"})
+
+#: Event kinds whose ``date`` may be the year alone (``YYYY``: an AE onset, flag ``M``).
+YEAR_DATE_KINDS: frozenset[str] = frozenset({"ae"})
 
 #: Event kinds that may occur at most once per subject.
 ONCE_PER_SUBJECT: tuple[str, ...] = ("infusion", "death")

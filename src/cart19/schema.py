@@ -12,7 +12,9 @@ column                  dtype      meaning
 ``subject_id``          String     verbatim
 ``event``               String     canonical lower-case kind (``model.EVENT_KINDS``)
 ``date``                Date       the date; a partial date imputed by the spec's rule
-``date_imputed``        Boolean    the day was imputed (ADaM ``*DTF = "D"``)
+``date_imputed``        Boolean    the day was imputed (ADaM ``*DTF = "D"``): a partial date
+``month_imputed``       Boolean    the month was imputed too (an AE onset ``YYYY``; ADaM
+                                   ``*DTF = "M"``); implies ``date_imputed``
 ``end_date``            Date       ``ae`` only: resolution date; null = ongoing
 ``grade``               Int8       ``ae`` only: CTCAE grade 1-5
 ``term``                String     ``ae`` only: preferred term, as written
@@ -38,6 +40,7 @@ EVENTS_SCHEMA: dict[str, pl.DataType] = {
     "event": pl.String(),
     "date": pl.Date(),
     "date_imputed": pl.Boolean(),
+    "month_imputed": pl.Boolean(),
     "end_date": pl.Date(),
     "grade": pl.Int8(),
     "term": pl.String(),
@@ -59,8 +62,8 @@ def events_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
     """Build a canonical events frame from dicts (dates as ``date`` or ISO strings).
 
     Missing keys are null; ``line`` defaults to the row's position + 2 (as if read from a CSV
-    with a header); ``date_imputed`` defaults to False. No validation is done here: this is
-    for tests and for callers that already hold clean data.
+    with a header); ``date_imputed`` and ``month_imputed`` default to False. No validation is
+    done here: this is for tests and for callers that already hold clean data.
     """
     records = []
     for index, row in enumerate(rows):
@@ -70,6 +73,7 @@ def events_frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
         record = {name: row.get(name) for name in EVENTS_SCHEMA}
         record["line"] = row.get("line", index + 2)
         record["date_imputed"] = bool(row.get("date_imputed", False))
+        record["month_imputed"] = bool(row.get("month_imputed", False))
         record["date"] = _as_date(record["date"])
         record["end_date"] = _as_date(record["end_date"])
         records.append(record)

@@ -36,8 +36,9 @@ ex.parquet): SAS transport v5 (.xpt), CDISC Dataset-JSON (.json, .ndjson), CSV o
 is required; a missing domain is a warning saying what it costs. The mapping (docs/sdtm.md) is
 configuration: the [sdtm] section of --config. The event file has the format's columns, mrd,
 and srcdom, srcseq, srcvar (the SDTM domain, its --SEQ or record number, the date variable)
-and dtf (M where a year-only AE onset was imputed). Problems name the file, the record, the
-variable and the value; every one is listed, exit status 2, nothing written.
+and dtf (M where an AE onset is a year alone: kept as written, imputed on reading). Problems
+name the file, the record, the variable and the value; every one is listed, exit status 2,
+nothing written.
 
 The mapping report (per domain: records read, events made by kind, records left out by reason)
 goes to standard error, a table on a terminal (--quiet hides it); on a terminal without -o it is

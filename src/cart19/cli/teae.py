@@ -155,8 +155,8 @@ def listing_table(listing: pl.DataFrame) -> Table:
     table = Table(title=f"Adverse events of treated subjects ({listing.height} records)", header_style="bold",
                   title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1, 0, 0),
                   caption="gr grade, day study day of onset, days duration, ser serious, rel related, TE "
-                          "treatment-emergent; (D) an imputed day. SOC, end dates and the DLT rule: --format csv "
-                          "or json.", caption_justify="left")  # fmt: skip
+                          "treatment-emergent; (D) an imputed day, (M) an imputed month and day. SOC, end dates "
+                          "and the DLT rule: --format csv or json.", caption_justify="left")  # fmt: skip
     headings = [("subject", "USUBJID"), ("seq", "AESEQ"), ("term", "AEDECOD"), ("gr", "AETOXGR"),
                 ("start", "ASTDT"), ("day", "ASTDY"), ("days", "ADURN"), ("ser", "AESER"),
                 ("rel", "AEREL"), ("TE", "TRTEMFL"), ("DLT", "DLTFL")]  # fmt: skip

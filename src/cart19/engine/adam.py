@@ -325,7 +325,7 @@ def adae_variables(config: Config) -> tuple[Variable, ...]:
                  f"The SOC's label in the run's one vocabulary, {config.teae.uncoded_soc} when empty (teae.uncoded_soc)"),
         Variable("ASTDT", "Analysis Start Date", "date", "date of the ae record"),
         Variable("ASTDTF", "Analysis Start Date Imputation Flag", "string",
-                 "D when the onset's day was imputed (YYYY-MM), M when its month was (SDTM year only)"),
+                 "D when the onset's day was imputed (YYYY-MM), M when its month was too (YYYY); docs/data-checks.md"),
         Variable("AENDT", "Analysis End Date", "date", "end_date of the ae record (empty: ongoing)"),
         Variable("ASTDY", "Analysis Start Relative Day", "integer", "ASTDT - TRTSDT (infusion = day 0, no day 1 rule); docs/adam.md"),
         Variable("AENDY", "Analysis End Relative Day", "integer", "AENDT - TRTSDT (infusion = day 0, no day 1 rule); docs/adam.md"),

@@ -79,7 +79,8 @@ def ae_listing(events: pl.DataFrame, config: Config) -> pl.DataFrame:
     AESOC      the SOC's label likewise, ``teae.uncoded_soc`` ("Uncoded") when empty
     AETOXGR    grade 1-5
     TRTSDT     infusion date
-    ASTDT      onset; ASTDTF ``"D"`` when the day was imputed
+    ASTDT      onset; ASTDTF ``"D"`` when the day was imputed (``YYYY-MM``), ``"M"`` when the
+               month was too (``YYYY``)
     AENDT      end date (null = ongoing; AEONGO ``"Y"``)
     ASTDY      study day of onset, infusion = day 0 (negative before it); AENDY likewise
     ADURN      duration in days, ``end - onset + 1``; an ongoing AE lasts until the subject's
@@ -101,7 +102,9 @@ def ae_listing(events: pl.DataFrame, config: Config) -> pl.DataFrame:
         pl.col("grade").alias("AETOXGR"),
         pl.col("infusion_date").alias("TRTSDT"),
         pl.col("date").alias("ASTDT"),
-        pl.when(pl.col("date_imputed")).then(pl.lit("D")).otherwise(pl.lit(None, pl.String())).alias("ASTDTF"),
+        pl.when(pl.col("month_imputed")).then(pl.lit("M"))
+        .when(pl.col("date_imputed")).then(pl.lit("D"))
+        .otherwise(pl.lit(None, pl.String())).alias("ASTDTF"),
         pl.col("end_date").alias("AENDT"),
         pl.col("study_day").alias("ASTDY"),
         (pl.col("end_date") - pl.col("infusion_date")).dt.total_days().alias("AENDY"),

@@ -325,7 +325,7 @@ def implausible_dates(raw: pl.DataFrame) -> list[Issue]:
     ``ae`` rows, where the format reads it."""
     if raw.height == 0:
         return []
-    year = r"^\s*([0-9]{4})-[0-9]{2}"
+    year = r"^\s*([0-9]{4})(?:-[0-9]{2}|\s*$)"  # YYYY-MM(-DD), or YYYY alone (an ae onset)
     message = (f"a date after {LATEST_PLAUSIBLE_YEAR}: not a date of a trial (a placeholder such as 9999-12-31?); "
                "give the real date, or leave end_date empty while an AE is ongoing")  # fmt: skip
     is_ae = pl.col("event").str.strip_chars().str.to_lowercase() == "ae"

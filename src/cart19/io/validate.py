@@ -28,6 +28,7 @@ from cart19.model import (
     PARTIAL_DATE_KINDS,
     RESULTS_BY_KIND,
     STRIP_CHARS,
+    YEAR_DATE_KINDS,
     YEAR_DATE_PATTERN,
     describe_invisible,
 )
@@ -51,14 +52,19 @@ _NO_SUBJECT = pl.col("subject_id").str.strip_chars(STRIP_CHARS).str.len_bytes().
 
 def _date_parts(name: str) -> list[pl.Expr]:
     """For a date column: its form (full/month/year/bad/missing), its earliest and latest
-    possible day (null unless the form is full or month and the date is real)."""
+    possible day (null unless the form is full or month, or for ``date`` year, and the date is
+    real)."""
     value = pl.col(name)
     full = value.str.contains(FULL_DATE_PATTERN)
     month = value.str.contains(MONTH_DATE_PATTERN)
     year = value.str.contains(YEAR_DATE_PATTERN)
-    # one parse for both forms: a month is read as its first day
-    low = pl.when(full).then(value).when(month).then(value + "-01").str.to_date("%Y-%m-%d", strict=False)
-    high = pl.when(month).then(low.dt.month_end()).otherwise(low)
+    # one parse for every form: a month is read as its first day, a year (``date`` only: an
+    # ae onset may be YYYY; end_date may not) as 1 January
+    low = pl.when(full).then(value).when(month).then(value + "-01")
+    if name == "date":
+        low = low.when(year).then(value + "-01-01")
+    low = low.str.to_date("%Y-%m-%d", strict=False)
+    high = pl.when(month).then(low.dt.month_end()).when(year).then(pl.date(low.dt.year(), 12, 31)).otherwise(low)
     form = (
         pl.when(value.is_null()).then(pl.lit("missing"))
         .when(full).then(pl.lit("full"))
@@ -145,6 +151,7 @@ def _record_checks() -> list[tuple[str, pl.Expr, pl.Expr | str]]:
     date_form = pl.col("_date_form")
     end_form = pl.col("_end_date_form")
     partial_ok = kind.is_in(sorted(PARTIAL_DATE_KINDS))
+    year_ok = kind.is_in(sorted(YEAR_DATE_KINDS))
     kinds_text = ", ".join(EVENT_KINDS)
     has_results = kind.is_in(list(RESULTS_BY_KIND))
     expected_results = pl.lit("")
@@ -160,8 +167,10 @@ def _record_checks() -> list[tuple[str, pl.Expr, pl.Expr | str]]:
         ("date", (date_form == "month") & pl.col("_date_lo").is_null(), "not a real month; expected YYYY-MM"),
         ("date", (date_form == "month") & known & ~partial_ok & pl.col("_date_lo").is_not_null(),
          pl.format("a partial date (YYYY-MM) is not allowed for {}; give the full date YYYY-MM-DD", kind)),
-        ("date", date_form == "year",
-         "a year alone is not a date the format accepts; give YYYY-MM-DD (ae and death also allow YYYY-MM)"),
+        ("date", (date_form == "year") & pl.col("_date_lo").is_null(), "not a real year; expected YYYY"),
+        ("date", (date_form == "year") & known & ~year_ok & pl.col("_date_lo").is_not_null(),
+         pl.format("a year alone (YYYY) is allowed for ae rows only, not for {}; give the full date YYYY-MM-DD{}",
+                   kind, pl.when(partial_ok).then(pl.lit(" (or YYYY-MM)")).otherwise(pl.lit("")))),
         ("date", pl.col("_date_lo").dt.year() < EARLIEST_YEAR, f"a date before {EARLIEST_YEAR}"),
         ("end_date", is_ae & end_form.is_in(["bad", "year", "month"]),
          "not a date; end_date must be a full date YYYY-MM-DD (or empty while the AE is ongoing)"),
@@ -288,13 +297,17 @@ def _warnings(frame: pl.DataFrame) -> list[Issue]:
 
 def impute(events: pl.DataFrame, subject_codes: pl.Series | None = None) -> pl.DataFrame:
     """events-format.md: "an AE onset YYYY-MM becomes the first day of the month, or the
-    infusion date when that month holds the infusion ...; a death YYYY-MM becomes the first
-    day of the month, or the subject's last other dated record if that is later. Every
-    imputed date carries the flag D."
+    infusion date when that month holds the infusion ...; an AE onset YYYY becomes 1 January,
+    or the infusion date when that year holds the infusion (flag M, month imputed); a death
+    YYYY-MM becomes the first day of the month, or the subject's last other dated record if
+    that is later. Every imputed date carries the flag D."
 
-    An AE imputed to the infusion date that ended earlier is placed on its end date (an onset
-    cannot follow the resolution). ``subject_codes`` (integer codes of ``subject_id``, row by
-    row, as the coded reader has them) only make it faster.
+    The one rule for both ways in: an SDTM AE with ``AESTDTC`` = ``YYYY`` comes here too
+    (sdtm.md: "imputed as admiral does with the month missing"). An AE imputed to the infusion
+    date that ended earlier is placed on its end date (an onset cannot follow the resolution;
+    admiral's ``max_dates``, which caps only within the month or year written: an end date
+    before that is an error, one after it is after the infusion). ``subject_codes`` (integer
+    codes of ``subject_id``, row by row, as the coded reader has them) only make it faster.
     """
     imputed = events.get_column("date_imputed")
     if not imputed.any():
@@ -304,7 +317,8 @@ def impute(events: pl.DataFrame, subject_codes: pl.Series | None = None) -> pl.D
     # rule runs on those records and the new dates are written back into a copy of ``date``
     frame = (
         events.lazy()
-        .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_index"), "event", "date", "end_date", "date_imputed")
+        .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_index"), "event", "date", "end_date", "date_imputed",
+                "month_imputed")
         .with_columns(subject)
         .filter(pl.col("_subject").is_in(subject.filter(imputed).unique().implode(), nulls_equal=True))
         .collect()
@@ -315,9 +329,12 @@ def impute(events: pl.DataFrame, subject_codes: pl.Series | None = None) -> pl.D
         .agg(pl.col("date").min().alias("_infusion"))
     )
     frame = frame.join(infusion, on="_subject", how="left", maintain_order="left")
-    same_month = pl.col("_infusion").dt.truncate("1mo") == pl.col("date")
+    # the written month (read as its first day) or, for a year alone (flag M), the written
+    # year (read as 1 January) holds the infusion
+    infusion_period = pl.when(pl.col("month_imputed")).then(pl.col("_infusion").dt.truncate("1y"))
+    holds_infusion = infusion_period.otherwise(pl.col("_infusion").dt.truncate("1mo")) == pl.col("date")
     ae_date = (
-        pl.when(same_month & pl.col("_infusion").is_not_null())
+        pl.when(holds_infusion & pl.col("_infusion").is_not_null())
         .then(pl.min_horizontal("_infusion", pl.col("end_date").fill_null(pl.col("_infusion"))))
         .otherwise(pl.col("date"))
     )
@@ -350,7 +367,8 @@ def _canonical() -> list[pl.Expr]:
         pl.col("subject_id"),
         pl.col("_kind").alias("event"),
         pl.col("_date_lo").alias("date"),
-        (pl.col("_date_form") == "month").alias("date_imputed"),
+        pl.col("_date_form").is_in(["month", "year"]).alias("date_imputed"),
+        (pl.col("_date_form") == "year").alias("month_imputed"),
         pl.when(is_ae).then(pl.col("_end_date_lo")).alias("end_date"),
         pl.when(is_ae).then(pl.col("_grade")).alias("grade"),
         pl.when(is_ae).then(pl.col("term")).alias("term"),
@@ -440,6 +458,7 @@ _LATE = 8  #: a real date after :data:`_LATE_YEAR` (``implausible_dates`` says w
 _YES = 16  #: serious, related: ``Y``
 _NO = 32  #: serious, related: ``N``
 _GRADE_SHIFT = 8  #: grade: the grade 1-5 of a valid text, in bits 8-10
+_YEAR = 1 << 11  #: date: a real year ``YYYY`` alone (allowed for an ae onset only)
 
 #: result: the bit that says "in the vocabulary of this kind", per kind that takes a result
 _VOCAB_BIT: dict[str, int] = {kind: 64 << i for i, kind in enumerate(RESULTS_BY_KIND)}
@@ -462,14 +481,15 @@ def _bits(name: str) -> pl.Expr:
 
     if name in ("date", "end_date"):
         form, low = pl.col(f"_{name}_form"), pl.col(f"_{name}_lo")
-        real = form.is_in(["full", "month"]) & low.is_not_null()
-        if name == "date":  # a month is a date of some kinds only: _MONTH, and the row decides
-            bad = form.is_in(["missing", "bad", "year"]) | ~real | (low.dt.year() < EARLIEST_YEAR)
+        real = form.is_in(["full", "month", "year"]) & low.is_not_null()
+        if name == "date":  # a month or a year is a date of some kinds only: _MONTH, _YEAR, and the row decides
+            bad = form.is_in(["missing", "bad"]) | ~real | (low.dt.year() < EARLIEST_YEAR)
         else:  # end_date: a full date or nothing
             bad = form.is_in(["bad", "year", "month"]) | ((form == "full") & low.is_null()) | (
                 low.dt.year() < EARLIEST_YEAR
             )
-        return has + flag(bad, _BAD) + flag((form == "month") & real, _MONTH) + flag(low.dt.year() > _LATE_YEAR, _LATE)
+        partial = flag((form == "month") & real, _MONTH) + flag((form == "year") & real, _YEAR)
+        return has + flag(bad, _BAD) + partial + flag(low.dt.year() > _LATE_YEAR, _LATE)
     if name == "grade":
         ok = pl.col("_grade_ok").fill_null(False)
         grade = pl.when(ok).then(pl.col("_grade").cast(pl.UInt16)).otherwise(0) * (1 << _GRADE_SHIFT)
@@ -529,6 +549,7 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
     is_ae = kind == _KIND_CODE["ae"]
     known = kind < _UNKNOWN_KIND
     partial_ok = kind.is_in([_KIND_CODE[k] for k in sorted(PARTIAL_DATE_KINDS)])
+    year_ok = kind.is_in([_KIND_CODE[k] for k in sorted(YEAR_DATE_KINDS)])
     vocab = pl.lit(0, pl.UInt16)  # the result vocabulary bit the row's kind asks for (0: takes no result)
     for k, bit in _VOCAB_BIT.items():
         vocab = pl.when(kind == _KIND_CODE[k]).then(pl.lit(bit, pl.UInt16)).otherwise(vocab)
@@ -544,7 +565,7 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
     )  # fmt: skip
     error = (
         pl.col("_no_subject") | ~known
-        | bit("date", _BAD) | (bit("date", _MONTH) & known & ~partial_ok)
+        | bit("date", _BAD) | (bit("date", _MONTH) & known & ~partial_ok) | (bit("date", _YEAR) & known & ~year_ok)
         | ae_error
         | ((vocab != 0) & ((pl.col("_result_bits") & vocab) == 0))
         | bit("date", _LATE) | (is_ae & bit("end_date", _LATE))
@@ -590,7 +611,8 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
         pl.col("subject_id"),
         kind,
         pl.col("date"),
-        bit("date", _MONTH).alias("date_imputed"),
+        bit("date", _MONTH | _YEAR).alias("date_imputed"),
+        bit("date", _YEAR).alias("month_imputed"),
         *[pl.when(is_ae).then(pl.col(name)).alias(name) for name in ae_only],
         pl.when(is_ae & (grade > 0)).then(grade).alias("grade"),
         *[pl.when(is_ae & bit(flag, _YES | _NO)).then(bit(flag, _YES)).alias(flag) for flag in ("serious", "related")],

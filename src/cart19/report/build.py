@@ -774,7 +774,7 @@ def data_quality_warnings(events: pl.DataFrame, review: Any) -> list[str]:
     imputed = events.filter(pl.col("date_imputed")).sort("subject_id", "line")
     for r in imputed.head(LISTING_LIMIT).iter_rows(named=True):
         out.append(f"{r['subject_id']}: {r['event']} on line {r['line']} has a partial date, imputed to "
-                   f"{r['date'].isoformat()} (flag D)")  # fmt: skip
+                   f"{r['date'].isoformat()} (flag {'M' if r['month_imputed'] else 'D'})")  # fmt: skip
     if imputed.height > LISTING_LIMIT:
         out.append(f"... and {imputed.height - LISTING_LIMIT} more records with an imputed date (not listed)")
     out.extend(review.warnings[:LISTING_LIMIT])

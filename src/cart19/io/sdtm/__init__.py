@@ -30,7 +30,7 @@ from cart19.model import COLUMNS
 __all__ = ["SDTMResult", "SdtmIssue", "read_sdtm", "trace_sources", "EVENT_FILE_COLUMNS"]
 
 #: The columns of the event file ``cart19 events`` writes: the format's, ``mrd``, the origin
-#: and ``dtf`` (``M`` where a year-only AE onset was imputed).
+#: and ``dtf`` (``M`` where an AE onset is a year alone: the reader imputes it, flag M).
 EVENT_FILE_COLUMNS: tuple[str, ...] = (*EVENT_TEXT, "srcdom", "srcseq", "srcvar", "dtf")
 
 #: Hints added to a message of the event format's checks, by (domain, column).
@@ -95,8 +95,9 @@ def read_sdtm(folder: str | Path, config: SDTMConfig | None = None, *, with_sha2
     origin = _Origins(rows, mapped)
     issues += [origin.translate(i) for i in found]
     if not any(i.severity == "error" for i in issues):
-        imputed_year = (rows.get_column("dtf") == "M").fill_null(False)
-        events = events.with_columns(pl.col("date_imputed") | pl.lit(imputed_year))
+        # the reader's own flag (validate.impute), by line: no second statement of the rule
+        flags = events.select("line", pl.when(pl.col("month_imputed")).then(pl.lit("M")).alias("dtf"))
+        rows = rows.join(flags, on="line", how="left", maintain_order="left")
         issues += [origin.translate(i) for i in contradiction_warnings(events)]
         issues += _outside_dm(rows, domains, mapped.files)
     if any(i.severity == "error" for i in issues):
@@ -181,14 +182,13 @@ def trace_sources(frame: pl.DataFrame, provenance: pl.DataFrame | None) -> pl.Da
     """An output with ``SRCDOM``/``SRCSEQ`` naming event records (``SRCSEQ`` = the record's
     line) -> the same output naming SDTM records: ``SRCDOM`` the domain, ``SRCSEQ`` its
     ``--SEQ`` (or record number), and ``SRCVAR`` (the date variable) after the last column.
-    An AE listing (``AESEQ`` = the line, ``ASTDTF``) gets the AE's ``AESEQ`` and ``ASTDTF = M``
-    where a year-only onset was imputed. Without ``provenance`` (an event file was read) the
-    frame is returned as it is."""
+    An AE listing (``AESEQ`` = the line) gets the AE's ``AESEQ`` (its ``ASTDTF`` comes from the
+    events' own flags). Without ``provenance`` (an event file was read) the frame is returned
+    as it is."""
     if provenance is not None and "AESEQ" in frame.columns and "SRCSEQ" not in frame.columns:
-        origin = provenance.select(pl.col("line").alias("AESEQ"), pl.col("srcseq").alias("_seq"), pl.col("dtf"))
+        origin = provenance.select(pl.col("line").alias("AESEQ"), pl.col("srcseq").alias("_seq"))
         joined = frame.join(origin, on="AESEQ", how="left", maintain_order="left")
-        flag = [pl.coalesce("dtf", "ASTDTF").alias("ASTDTF")] if "ASTDTF" in frame.columns else []
-        return joined.with_columns(pl.col("_seq").alias("AESEQ"), *flag).select(frame.columns)
+        return joined.with_columns(pl.col("_seq").alias("AESEQ")).select(frame.columns)
     if provenance is None or "SRCSEQ" not in frame.columns:
         return frame
     origin = provenance.select(

@@ -4,8 +4,9 @@ A pure function of the domain frames (:mod:`cart19.io.sdtm.formats`) and the ``[
 configuration (:class:`cart19.config.SDTMConfig`): :func:`map_domains` returns the rows of
 the event format (all text, as an event file would hold them) with, per row, the domain
 (``srcdom``), the record's ``--SEQ`` (``srcseq``; the record number for a domain without one),
-the date variable (``srcvar``), the record number, the SDTM variable behind each
-event column (for messages, by ``_rule``), and ``dtf`` = ``M`` for a year-only AE onset imputed here. It
+the date variable (``srcvar``), the record number, and the SDTM variable behind each
+event column (for messages, by ``_rule``). A year-only AE onset (``AESTDTC`` = ``YYYY``) goes on
+as written: the event format allows it for ``ae`` and its reader imputes it (flag ``M``). It
 also says, per domain, what became of every record (the mapping report) and lists the
 problems of the mapping itself (a missing domain or variable, values outside a value map).
 The rows are then checked by the event format's own validation (:mod:`cart19.io.sdtm`).
@@ -60,7 +61,6 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "srcdom": pl.String(),
     "srcseq": pl.Int64(),
     "srcvar": pl.String(),
-    "dtf": pl.String(),
     "record": pl.Int64(),
     "_order": pl.Int64(),
     "_rule": pl.Int32(),
@@ -198,7 +198,6 @@ class _Builder:
             pl.lit(d.name).alias("srcdom"),
             d.seq.alias("srcseq"),
             pl.lit(date_var.upper()).alias("srcvar"),
-            columns.get("dtf", (pl.lit(None, pl.String), ""))[0].alias("dtf"),
             pl.col(RECORD).alias("record"),
             pl.lit(DOMAINS.index(d.name)).cast(pl.Int64).alias("_order"),
             pl.lit(len(self.rules)).cast(pl.Int32).alias("_rule"),
@@ -258,7 +257,7 @@ def map_domains(domains: dict[str, Domain], config: SDTMConfig) -> Mapped:
     if "RS" in domains and ok["RS"]:
         _rs(b, domains["RS"], config)
     if "AE" in domains and ok["AE"]:
-        _ae(b, domains["AE"], config, infusions)
+        _ae(b, domains["AE"], config)
     if "PR" in domains and ok["PR"]:
         _pr(b, domains["PR"], config, infusions)
     _deaths(b, domains, config, ok, dm_deaths)
@@ -383,7 +382,7 @@ def _rs(b: _Builder, rs: Domain, config: SDTMConfig) -> None:
                 f"RSTESTCD not {tests}")  # fmt: skip
 
 
-def _ae(b: _Builder, ae: Domain, config: SDTMConfig, infusions: pl.DataFrame) -> None:
+def _ae(b: _Builder, ae: Domain, config: SDTMConfig) -> None:
     if not _require(b, ae, ["AESTDTC"]):
         return
     grade_var = config.ae_grade.upper()
@@ -414,23 +413,11 @@ def _ae(b: _Builder, ae: Domain, config: SDTMConfig, infusions: pl.DataFrame) ->
     related = _mapped(ae.col("AEREL"), config.related_map)
     b.unmapped(ae, ae.frame, ae.col("AESER"), serious, "AESER", "serious_map")
     b.unmapped(ae, ae.frame, ae.col("AEREL"), related, "AEREL", "related_map")
-    # a year-only onset: 1 January, or the infusion date when that year holds it (capped by
-    # the AE's end date, as the month rule of the event format is); flag M
-    frame = ae.frame.join(infusions, on="USUBJID", how="left", maintain_order="left")
-    onset = _date(ae.col("AESTDTC"))
-    year_only = onset.str.contains(r"^\d{4}$").fill_null(False)
-    end = _date(ae.col("AEENDTC"))
-    infusion = pl.col("_infusion")
-    in_year = infusion.str.slice(0, 4) == onset
-    end_full = end.str.contains(r"^\d{4}-\d{2}-\d{2}$").fill_null(False)
-    at_infusion = pl.when(end_full & (end < infusion)).then(end).otherwise(infusion)
-    imputed = pl.when(in_year.fill_null(False)).then(at_infusion).otherwise(onset + "-01-01")
-    frame = frame.with_columns(pl.when(year_only).then(imputed).otherwise(ae.col("AESTDTC")).alias("AESTDTC"),
-                               pl.when(year_only).then(pl.lit("M")).alias("_dtf"))  # fmt: skip
-    b.add(ae, frame, "ae", "AESTDTC",
-          end_date=(end, "AEENDTC"), grade=grade, term=(pl.coalesce(terms), terms[0]),
-          soc=(ae.col("AEBODSYS"), "AEBODSYS"), serious=(serious, "AESER"), related=(related, "AEREL"),
-          dtf=(pl.col("_dtf"), ""))  # fmt: skip
+    # a year-only onset (AESTDTC = YYYY) goes on as written: the event format's reader imputes
+    # it (cart19.io.validate.impute: 1 January, or the infusion date in the infusion's year; flag M)
+    b.add(ae, ae.frame, "ae", "AESTDTC",
+          end_date=(_date(ae.col("AEENDTC")), "AEENDTC"), grade=grade, term=(pl.coalesce(terms), terms[0]),
+          soc=(ae.col("AEBODSYS"), "AEBODSYS"), serious=(serious, "AESER"), related=(related, "AEREL"))  # fmt: skip
 
 
 def _pr(b: _Builder, pr: Domain, config: SDTMConfig, infusions: pl.DataFrame) -> None:
