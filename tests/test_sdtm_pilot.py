@@ -63,12 +63,24 @@ def test_the_pilot_with_severity_grades_maps_and_warns_what_it_cannot_use(tmp_pa
         rows = list(csv.DictReader(handle))
     aes = [r for r in rows if r["event"] == "ae"]
     assert len(aes) == 26  # AEs are never dropped
-    # 01-701-1118's AESTDTC is "2003", before its infusion year: 1 January, month imputed (M)
+    # 01-701-1118's AESTDTC is "2003": written as it is, flagged M (month imputed) ...
     (cough,) = [r for r in aes if r["subject_id"] == "01-701-1118"]
     assert (cough["date"], cough["grade"], cough["dtf"], cough["srcdom"], cough["srcseq"], cough["srcvar"]) == (
-        "2003-01-01", "1", "M", "AE", "1", "AESTDTC")
+        "2003", "1", "M", "AE", "1", "AESTDTC")
     # year and month only (2010-06) stays partial in the event file, as the format allows for ae
     assert sorted(r["date"] for r in aes if r["subject_id"] == "01-701-1192" and len(r["date"]) == 7) == [
         "2010-06", "2010-06"]
     (death,) = [r for r in rows if r["event"] == "death"]
     assert (death["subject_id"], death["date"], death["srcdom"]) == ("01-710-1083", "2013-08-02", "DM")
+
+
+def test_the_pilot_year_only_onset_reaches_adae_as_1_january_flagged_m(tmp_path, pilot_without_sv):
+    folder, config = pilot_without_sv
+    result = run_cli("adam", folder, "-o", tmp_path / "adam", "--format", "csv", "--config", config)
+    assert result.exit_code == 0, result.stderr
+    with open(tmp_path / "adam" / "adae.csv", newline="", encoding="utf-8") as handle:
+        (cough,) = [r for r in csv.DictReader(handle) if r["USUBJID"] == "01-701-1118"]
+    # ... and imputed as 1 January, before the infusion year (first dose 2014-03-12, day 0):
+    # not treatment-emergent
+    assert (cough["STUDYID"], cough["ASTDT"], cough["ASTDTF"], cough["TRTEMFL"], cough["SRCSEQ"]) == (
+        "CDISCPILOT01", "2003-01-01", "M", "", "1")
