@@ -331,7 +331,7 @@ def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return [dict(zip(names, row, strict=True)) for row in zip(*map(_values, frame.iter_columns()), strict=True)]
+        return [dict(zip(names, row)) for row in zip(*map(_values, frame.iter_columns()), strict=True)]
     finally:
         if enabled:
             gc.enable()
