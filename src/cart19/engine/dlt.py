@@ -273,7 +273,7 @@ class DLTReview:
         (:func:`cart19.io.write.json_document`)."""
         return {
             "review_date": None if self.review_date is None else self.review_date.isoformat(),
-            "subjects": _records(self._json_subjects()),  # (the only large part)
+            "subjects": _records(self._json_subjects()),
             "treated": self.subjects.height,
             "evaluable": self.evaluable,
             "dlt": self.dlt,
