@@ -136,3 +136,102 @@ def test_safety_warnings_on_stderr_are_capped_but_json_keeps_them_all(tmp_path):
     printed = [line for line in result.stderr.splitlines() if line.startswith("warning: S")]
     assert len(printed) == 20
     assert "warning: ... and 5 more safety warnings (--format json lists them all)" in result.stderr.splitlines()
+
+
+# --- the JSON document: the JSON library's, from the review's data ---------------------------
+
+EVENTS_3 = """subject_id,event,date,end_date,grade,term,soc,serious,related,result
+S-01,infusion,2024-01-01,,,,,,,
+S-01,ae,2024-01-04,2024-01-06,4,Insuffisance rénale aiguë,Renal and urinary disorders,Y,Y,
+S-01,contact,2024-03-01,,,,,,,
+S-02,infusion,2024-01-01,,,,,,,
+S-02,contact,2024-03-01,,,,,,,
+S-03,infusion,2024-02-20,,,,,,,
+S-03,contact,2024-02-25,,,,,,,
+"""
+#: S-01's cohort holds a double quote and a backslash (CSV doubles the quote)
+SUBJECTS_3 = 'subject_id,cohort\nS-01,"Dose ""A"" 1\\2"\nS-02,Dose B\nS-03,Dose B\n'
+DOSE_A = 'Dose "A" 1\\2'
+
+
+def test_three_subjects_json_document_is_json_dumps_of_the_hand_worked_review(tmp_path):
+    """S-01: grade 4 acute kidney injury (a French term) on day 3, a DLT by nonhaem_grade4; S-02
+    followed to day 60 with no AE: no_dlt; S-03 infused 2024-02-20 and reviewed on 2024-03-01
+    (the latest date): day 10 of 28. Evaluable 2, DLT 1: rate 1/2, exact 95% CI
+    [1 - sqrt(0.975), sqrt(0.975)], P(rate > 0.3 | Beta(2, 2)) = 1 - (3 * 0.3^2 - 2 * 0.3^3) = 0.784.
+    By cohort: Dose "A" 1\\2 has 1/1 (CI [0.025, 1], P(rate > 0.3 | Beta(2, 1)) = 1 - 0.3^2 =
+    0.91 > 0.8: met, exit 3); Dose B 0/1 (CI [0, 0.975], P = 0.7^2 = 0.49).
+
+    The file is the standard library's ``json.dumps(data, indent=2, ensure_ascii=False)`` and a
+    newline, byte for byte: the term as UTF-8, the quote and backslash escaped."""
+    events, subjects, target = tmp_path / "events.csv", tmp_path / "subjects.csv", tmp_path / "review.json"
+    events.write_text(EVENTS_3, encoding="utf-8")
+    subjects.write_text(SUBJECTS_3, encoding="utf-8")
+    result = run_cli("check-dlt", events, "--subjects", subjects, "--by", "cohort", "-o", target)
+    assert result.exit_code == 3, result.stderr
+
+    document = target.read_bytes()
+    data = json.loads(document)
+    assert document == (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+    assert "Insuffisance rénale aiguë".encode() in document
+    assert b'"cohort": "Dose \\"A\\" 1\\\\2"' in document
+
+    no_dlt = {"dlt_terms": [], "dlt_rules": [], "dlt_events": []}
+    assert data["subjects"] == [
+        {"subject_id": "S-01", "status": "dlt", "dlt_terms": ["Insuffisance rénale aiguë"],
+         "window_end": "2024-01-29", "infusion_date": "2024-01-01", "reason": "DLT: Insuffisance rénale aiguë",
+         "window_day": None, "dlt_rules": ["nonhaem_grade4"],
+         "dlt_events": [{"line": 3, "term": "Insuffisance rénale aiguë", "grade": 4, "study_day": 3,
+                         "end_date": "2024-01-06", "rules": ["nonhaem_grade4"]}],
+         "cohort": DOSE_A},
+        {"subject_id": "S-02", "status": "no_dlt", **no_dlt, "window_end": "2024-01-29",
+         "infusion_date": "2024-01-01", "reason": "followed through day 28 without a DLT", "window_day": None,
+         "cohort": "Dose B"},
+        {"subject_id": "S-03", "status": "in_window", **no_dlt, "window_end": "2024-03-19",
+         "infusion_date": "2024-02-20", "reason": "day 10 of 28", "window_day": 10, "cohort": "Dose B"},
+    ]  # fmt: skip
+    assert list(data["subjects"][1]) == list(data["subjects"][0])  # every row in the same key order
+    assert data["review_date"] == "2024-03-01"
+    assert (data["treated"], data["evaluable"], data["dlt"], data["set_aside"], data["warnings"]) == (3, 2, 1, 0, [])
+    assert data["status_counts"] == {"dlt": 1, "no_dlt": 1, "in_window": 1, "not_evaluable": 0}
+    assert (data["rate"], data["ci_low"], data["ci_high"], data["posterior_probability"]) == pytest.approx(
+        (0.5, 1 - 0.975**0.5, 0.975**0.5, 0.784)
+    )
+    assert data["stopping_rule_met"] is False
+    groups = {g.pop("group"): g for g in data["groups"]}
+    assert list(groups) == [DOSE_A, "Dose B"]
+    assert groups[DOSE_A] == {"treated": 1, "evaluable": 1, "dlt": 1, "rate": 1.0, "ci_low": pytest.approx(0.025),
+                              "ci_high": 1.0, "posterior_probability": pytest.approx(0.91),
+                              "stopping_rule_met": True, "no_dlt": 0, "in_window": 0, "not_evaluable": 0}  # fmt: skip
+    assert groups["Dose B"] == {"treated": 2, "evaluable": 1, "dlt": 0, "rate": 0.0, "ci_low": 0.0,
+                                "ci_high": pytest.approx(0.975), "posterior_probability": pytest.approx(0.49),
+                                "stopping_rule_met": False, "no_dlt": 1, "in_window": 1, "not_evaluable": 0}  # fmt: skip
+    assert data["stopping_rule_met_groups"] == [DOSE_A]
+
+
+def test_the_json_document_is_the_review_data_written_by_the_json_library(tmp_path):
+    """In process: the bytes are the JSON library's writing of ``to_json_dict()``, and they read
+    back as that same dict."""
+    from cart19.config import Config
+    from cart19.engine.dlt import dlt_review
+    from cart19.io.read import read_events
+    from cart19.io.write import json_document
+
+    path = tmp_path / "events.csv"
+    path.write_text(EVENTS_3, encoding="utf-8")
+    data = dlt_review(read_events(path).events, Config()).to_json_dict()
+    document = json_document(data)
+    assert document == (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+    assert json.loads(document) == data
+    assert [s["status"] for s in data["subjects"]] == ["dlt", "no_dlt", "in_window"]
+
+
+def test_json_document_spells_tiny_floats_as_orjson_does_the_same_numbers():
+    """The one deliberate difference from ``json.dumps``: a float below 1e-4 is spelt without
+    a zero-padded exponent (2.5e-7, not 2.5e-07) or in full (0.00009, not 9e-05); it reads back
+    as the same number."""
+    from cart19.io.write import json_document
+
+    document = json_document({"ci_low": 2.5e-07, "rate": 9e-05, "posterior_probability": 0.784})
+    assert document == b'{\n  "ci_low": 2.5e-7,\n  "rate": 0.00009,\n  "posterior_probability": 0.784\n}\n'
+    assert json.loads(document) == {"ci_low": 2.5e-07, "rate": 9e-05, "posterior_probability": 0.784}

@@ -416,3 +416,25 @@ def test_a_configuration_without_rules_has_no_dlts():
 def test_a_rule_without_terms_or_socs_matches_any_ae():
     any_grade_3 = Config(dlt=DLTConfig(rules=(DLTRule(name="any_grade3", min_grade=3),)))
     assert rules_met(ae("Pyrexia", 3, 1, 2), ae("Nausea", 2, 1, 2), config=any_grade_3) == ["any_grade3", None]
+
+
+def test_json_rows_are_the_frames_rows_whatever_the_nesting():
+    """The JSON object's rows (built column by column, for speed) are polars' own ``to_dicts``:
+    null and empty lists, null items, structs in lists (null ones too) with null fields and lists
+    inside."""
+    from cart19.engine.dlt import _records
+
+    event = pl.Struct({"line": pl.Int64, "end_date": pl.String, "rules": pl.List(pl.String)})
+    frame = pl.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "terms": [["x", None], [], None, ["é", "y", "z"]],
+            "events": [[{"line": 1, "end_date": None, "rules": []}, None], None, [],
+                       [{"line": 2, "end_date": "2024-01-01", "rules": ["r1", "r2"]},
+                        {"line": 3, "end_date": None, "rules": None}]],
+            "day": [None, 1, 2, 3],
+        },
+        schema={"id": pl.String, "terms": pl.List(pl.String), "events": pl.List(event), "day": pl.Int64},
+    )  # fmt: skip
+    assert _records(frame) == frame.to_dicts()
+    assert _records(frame.clear()) == []

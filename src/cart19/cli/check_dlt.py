@@ -192,7 +192,7 @@ def register(app: typer.Typer) -> None:
         from cart19.engine.dlt import dlt_review
         from cart19.engine.terms import ae_vocabularies, spelling_warnings_of
         from cart19.io.subjects_file import with_covariates
-        from cart19.io.write import write_bytes, write_to_stdout
+        from cart19.io.write import json_document, write_bytes, write_to_stdout
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
@@ -221,11 +221,11 @@ def register(app: typer.Typer) -> None:
                      "(--format json lists them all)")  # fmt: skip
 
         if chosen is Format.json:
-            text = review.to_json_text()  # the bytes of json.dumps(to_json_dict(), indent=2), built faster
+            document = json_document(review.to_json_dict())
             if output is not None:
-                write_bytes(output, text)
+                write_bytes(output, document)
             else:
-                write_to_stdout(text, env.stdout)
+                write_to_stdout(document, env.stdout)
         elif chosen is not Format.table:
             write_frame(subject_frame(review), chosen, output, env, excel_safe=excel_safe)
 

@@ -226,9 +226,9 @@ def group_of(ids: pl.Expr | str, groups: pl.DataFrame) -> pl.Expr:
 def group_levels(groups: pl.DataFrame, present: pl.Series | None = None) -> list[str]:
     """Every group of ``groups`` and, if any, the groups of ``present`` (the groups the
     summarised subjects fall in, e.g. :data:`MISSING_GROUP`), sorted by their text."""
-    levels = set(groups.get_column("group").to_list())
+    levels = set(groups.get_column("group").unique().to_list())
     if present is not None:
-        levels |= set(present.drop_nulls().to_list())
+        levels |= set(present.drop_nulls().unique().to_list())
     return sorted(levels)
 
 

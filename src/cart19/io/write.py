@@ -18,7 +18,10 @@ safety"):
 * a Ctrl-C (or SIGTERM) seen at any time during the run stops the run before anything is
   committed, even when a library swallowed the ``KeyboardInterrupt`` it raised.
 
-Only the standard library is imported here: the command line imports this module at start.
+:func:`json_document` gives the bytes of a JSON document, from orjson.
+
+The command line imports this module at start: only the standard library is imported when it
+loads (orjson when :func:`json_document` is first called).
 """
 
 from __future__ import annotations
@@ -282,6 +285,18 @@ def write_bytes(path: str | Path, data: bytes | str) -> None:
             handle.write(payload)
 
     write_output(path, write)
+
+
+def json_document(data: Any) -> bytes:
+    """``data`` (text, numbers, booleans, None, lists, dicts) as a JSON document, by orjson:
+    indented by two spaces, keys in the dicts' order, text as UTF-8 (not ``\\u`` escapes), a
+    newline at the end. The bytes of ``json.dumps(data, indent=2, ensure_ascii=False) + "\\n"``,
+    at a tenth of the time or less on a large document, but for two spellings: a float from
+    1e-9 to 1e-4 (orjson writes ``2.5e-7`` and ``0.00009`` where Python writes ``2.5e-07`` and
+    ``9e-05``: the same numbers), and NaN or infinity (``null``, not ``NaN``)."""
+    import orjson
+
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 def write_to_stdout(data: bytes | memoryview | str, stdout: IO[str] | Any = None) -> None:
