@@ -327,6 +327,11 @@ def goals(sizes: list[dict], startup: list[dict]) -> list[str]:
             ratio = hit[0]["ratio"]
             lines.append(f"| `{command}`, {subjects:,} subjects, within {most:g}x the bare read | {ratio:.2f}x | "
                          f"{'yes' if ratio <= most else 'no'} |")  # fmt: skip
+    floor = [r for r in sizes if r["command"] == PYREADSTAT_NEEDED and r["subjects"] == 100_000]
+    if floor:  # what no SDTM command can beat: the adam rows' goal is out of reach when this misses it
+        ratio = floor[0]["ratio"]
+        lines.append(f"| (the floor under the adam rows) pyreadstat's bare read of the mapping's variables, 100,000 "
+                     f"subjects, within 5x the bare read | {ratio:.2f}x | {'yes' if ratio <= 5 else 'no'} |")  # fmt: skip
     report = [r for r in sizes if r["command"] == "report" and r["subjects"] == 100_000]
     if report:
         peak = report[0]["peak_mib"]
