@@ -272,6 +272,12 @@ ADAM_SDTM = {fmt: f"adam --format {fmt} (SDTM XPT folder; ratio to polars' read 
              for fmt in ("xpt", "parquet", "json")}  # fmt: skip
 
 
+def sdtm_rows() -> set[str]:
+    """The names of the rows :func:`bench_sdtm` may time (for ``--only``)."""
+    return {PYREADSTAT_ALL, "events (SDTM XPT folder)", "derive (SDTM XPT folder)", PYREADSTAT_NEEDED,
+            *ADAM_SDTM.values()}  # fmt: skip
+
+
 def bench_startup(repeat: int) -> list[dict]:
     base, _ = median_of([PY, "-c", "pass"], repeat)
     rows = [dict(command="python -c pass", seconds=base, ratio=1.0)]
@@ -422,7 +428,7 @@ def main() -> None:
     for n in args.subjects:
         print(f"{n:,} subjects", file=sys.stderr, flush=True)
         sizes.extend(bench_size(n, args.repeat, args.seed))
-    for n in args.sdtm:
+    for n in [] if ONLY and not ONLY & sdtm_rows() else args.sdtm:
         print(f"{n:,} subjects as SDTM", file=sys.stderr, flush=True)
         sizes.extend(bench_sdtm(n, args.repeat, args.seed))
     startup = [] if ONLY else bench_startup(max(args.repeat, 5))
