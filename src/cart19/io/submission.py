@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import orjson
 import polars as pl
 
 from cart19.errors import InputError, Issue
@@ -319,11 +320,8 @@ def _rows(frame: pl.DataFrame, dataset: Dataset) -> list[tuple]:
     return frame.rows()
 
 
-def _dumps(value: object) -> bytes:
-    """Compact JSON as UTF-8 bytes, text as it is (not escaped to ASCII)."""
-    import orjson
-
-    return orjson.dumps(value)
+#: Compact JSON as UTF-8 bytes, text as it is (not escaped to ASCII).
+_dumps = orjson.dumps
 
 
 def dataset_json_bytes(frame: pl.DataFrame, dataset: Dataset, provenance: Provenance) -> bytes:
