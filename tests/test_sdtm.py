@@ -360,6 +360,25 @@ def test_every_problem_of_every_file_at_once_with_file_record_variable_and_value
                for w in _messages(caught.value.warnings))
 
 
+def test_a_control_character_in_an_sdtm_value_names_its_file_record_and_variable(tmp_path):
+    # (the coded check of the mapped rows hands such a table to the full, row-by-row check)
+    study = write_study(tmp_path / "s", {"dm": dm("P1"), "ex": [ex_infusion("P1")],
+                                         "ae": [_ae(1, AEDECOD="PYR\x1bEXIA")]})  # fmt: skip
+    with pytest.raises(InputError) as caught:
+        read_sdtm(study)
+    assert _messages(caught.value.errors) == [
+        "ae.csv, record 1, AEDECOD 'PYR\\x1bEXIA': a control character U+001B at character 4; such characters split a "
+        "subject in two or hide a term from a rule without anyone seeing why: remove it"
+    ]
+
+
+def test_the_events_come_with_their_subjects_as_codes(tmp_path):
+    result = read_sdtm(write_study(tmp_path / "s", {"dm": dm("P2", "P1"), "ex": [ex_infusion("P1"), ex_infusion("P2")]}))
+    assert result.subjects.ids.to_list() == ["P1", "P2"]
+    assert result.subjects.codes.to_list() == [0, 0, 1, 1]
+    assert result.events.get_column("subject_id").to_list() == ["P1", "P1", "P2", "P2"]
+
+
 def test_a_file_that_cannot_be_read_is_named(tmp_path):
     study = write_study(tmp_path / "s", {"dm": dm("P1"), "ex": [ex_infusion("P1", "2024-02-31")]})
     (study / "ae.json").write_text("{not json", encoding="utf-8")

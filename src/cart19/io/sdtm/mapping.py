@@ -93,7 +93,9 @@ def variables(config: SDTMConfig) -> dict[str, set[str]]:
         "EX": {"EXSTDTC", "EXTRT", "EXCAT"},
         "CM": {"CMSTDTC", "CMTRT", "CMCAT", "CMSCAT"},
         "RS": {"RSTESTCD", "RSSTRESC", "RSDTC", "RSEVAL", "RSLOC", "RSSTAT"},
-        "AE": {"AESTDTC", "AEENDTC", config.ae_grade, "AESEV", *config.ae_term, "AEBODSYS", "AESER", "AEREL"},
+        # (AESEV only when the grade may come from it: a real AE domain's every column costs)
+        "AE": {"AESTDTC", "AEENDTC", config.ae_grade, *config.ae_term, "AEBODSYS", "AESER", "AEREL",
+               *(["AESEV"] if config.grade_from_severity else [])},
         "PR": {"PRSTDTC", "PRTRT", "PRDECOD"},
         "DS": {"DSDECOD", "DSSTDTC", "DSTERM", "DSCAT", "EPOCH"},
         "DD": {"DDTESTCD", "DDSTRESC"},
