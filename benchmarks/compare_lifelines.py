@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run  # noqa: E402  (benchmarks/run.py: data, fresh processes, peak memory)
+import run
 
 SCRIPT = Path(__file__).resolve().parent / "km_lifelines.py"
 
@@ -45,7 +45,7 @@ def same_figures(cart19_csv: str, script_csv: str) -> None:
     theirs = list(csv.DictReader(io.StringIO(script_csv)))
     if len(ours) != len(theirs):
         raise SystemExit(f"cart19 has {len(ours)} rows, the script {len(theirs)}")
-    key = lambda r: (int(r["N"]), int(r["events"]), float(r["time_months"]))  # noqa: E731
+    key = lambda r: (int(r["N"]), int(r["events"]), float(r["time_months"]))
     # cart19 leaves the survival empty past a curve's last time (as R's summary.survfit); the
     # script carries the last value on: only the times both give are compared
     pairs = zip(sorted(ours, key=key), sorted(theirs, key=key), strict=True)
@@ -65,26 +65,27 @@ def compare(subjects: int, seed: int, repeat: int, python: str, by: bool) -> dic
     for _ in range(repeat):
         script_runs.append(run.run_once(theirs))
         cart19_runs.append(run.run_once(ours))
-    row = dict(
-        subjects=subjects, by=by,
-        script_s=statistics.median(r[0] for r in script_runs), script_mib=max(r[1] for r in script_runs),
-        cart19_s=statistics.median(r[0] for r in cart19_runs), cart19_mib=max(r[1] for r in cart19_runs),
-    )  # fmt: skip
+    row = {
+        "subjects": subjects, "by": by,
+        "script_s": statistics.median(r[0] for r in script_runs), "script_mib": max(r[1] for r in script_runs),
+        "cart19_s": statistics.median(r[0] for r in cart19_runs), "cart19_mib": max(r[1] for r in cart19_runs),
+    }  # fmt: skip
     row["ratio"] = row["cart19_s"] / row["script_s"]
     print(f"  {subjects:>9,} {'--by cohort' if by else '':<12} script {row['script_s']:6.2f}s {row['script_mib']:6.0f} MiB"
           f"  cart19 {row['cart19_s']:6.2f}s {row['cart19_mib']:6.0f} MiB  {row['ratio']:.2f}x", file=sys.stderr)  # fmt: skip
     return row
 
 
-def markdown(rows: list[dict], repeat: int) -> str:
+def markdown(rows: list[dict], repeat: int, sizes: list[int]) -> str:
     lines = [
         "# cart19 km against pandas + lifelines",
         "",
         f"Machine: {run.machine()}.",
-        f"Run: `python benchmarks/compare_lifelines.py --repeat {repeat}` at commit {run._commit()}, median of "
+        (f"Run: `python benchmarks/compare_lifelines.py --lifelines-python PY --subjects {' '.join(map(str, sizes))} "
+        f"--repeat {repeat}` at commit {run._commit()}, median of "
         f"{repeat} alternating runs, each in a fresh process (start-up and imports included). The script is "
         "`benchmarks/km_lifelines.py` (pandas reads the three columns it needs, lifelines fits each curve). "
-        "Ratio = cart19's time / the script's: under 1.00x, cart19 is ahead.",
+        "Ratio = cart19's time / the script's: under 1.00x, cart19 is ahead."),
         "",
         "| subjects | split | script s | script peak MiB | cart19 km s | cart19 peak MiB | ratio |",
         "|---:|---|---:|---:|---:|---:|---:|",
@@ -104,7 +105,7 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     rows = [compare(n, args.seed, args.repeat, args.lifelines_python, by) for n in args.subjects for by in (False, True)]
-    text = markdown(rows, args.repeat)
+    text = markdown(rows, args.repeat, args.subjects)
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
     print(text)
