@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
@@ -131,7 +130,9 @@ def _print_json(env: Env, *, valid: bool, errors: list, warnings: list, summary:
         "warnings": [i.as_dict() for i in warnings],
         "summary": summary,
     }
-    env.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    from cart19.io.write import json_document, write_to_stdout
+
+    write_to_stdout(json_document(document), env.stdout)
 
 
 def _print_summary(env: Env, file: str, summary: dict, n_warnings: int) -> None:
