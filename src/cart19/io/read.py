@@ -13,6 +13,7 @@ import hashlib
 import io
 import mmap
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -21,10 +22,17 @@ import polars as pl
 
 from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
-from cart19.io.integrity import binary_error, fields_add_up, read_source, sep_hint, short_record_lines
+from cart19.io.integrity import (
+    binary_error,
+    fields_add_up,
+    read_source,
+    sep_hint,
+    short_record_lines,
+)
 from cart19.io.subjects import Subjects, subject_codes
 from cart19.io.validate import (
     EVERY_COLUMN,
+    Scanned,
     coded_rows,
     impute,
     raw_errors,
@@ -168,12 +176,6 @@ def _has_line_break(*texts: pl.Series) -> bool:
     return any(values.str.contains("\n", literal=True).any() for values in texts)
 
 
-def _has_invisible(*texts: pl.Series) -> bool:
-    """Whether a text of the distinct values of a coded table holds a control or invisible
-    format character (:data:`cart19.model.INVISIBLE_PATTERN`)."""
-    return any(values.str.contains(INVISIBLE_PATTERN).any() for values in texts)
-
-
 def _raw_columns(read_name: dict[str, str]) -> list[pl.Expr]:
     """``line`` and the format's columns from a scan (``read_name``: column -> name polars gave it)."""
     return [(pl.col("_row").cast(pl.Int64) + 2).alias("line")] + [
@@ -202,7 +204,7 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | 
         return None
     # a control or invisible character in a cell (the trimmed text; subject_id as written) is an
     # error (events-format.md, "Text cells"): the eager path names it
-    if _has_invisible(subjects.ids) or _has_invisible(values.str.strip_chars(STRIP_CHARS)):
+    if has_invisible(subjects.ids, values.str.strip_chars(STRIP_CHARS)):
         return None
     names, _ = _normalise_header(header, source)
     unknown = iter(range(len(names)))
@@ -214,22 +216,41 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | 
     del coded  # the coded table is not needed any more: at 1M subjects it holds ~1.9 GiB
     scanned = scan_coded(rows, subjects)
     del rows
-    issues = header_warnings + scanned.warnings
-    if scanned.suspects.len():
-        # the raw text of the suspect records only, for the messages (values as written)
-        names, _ = _normalise_header(header, source)
+
+    def raw_lines(lines: pl.Series) -> pl.DataFrame:
+        """The raw text of the records on ``lines``, read again from the file (values as written)."""
         read_names = _scan(source).collect_schema().names()[1:]
-        suspect_rows = (scanned.suspects - 2).cast(pl.UInt32)
-        suspects = (
+        return (
             _scan(source)
-            .filter(pl.col("_row").is_in(suspect_rows.implode()))
+            .filter(pl.col("_row").is_in((lines - 2).cast(pl.UInt32).implode()))
             .select(_raw_columns(dict(zip(names, read_names, strict=True))))
             .collect(engine="streaming", optimizations=EVERY_COLUMN)
         )
+
+    events, issues, subjects_of_events = checked_events(scanned, raw_lines)
+    return events, header_warnings + issues, subjects_of_events
+
+
+def checked_events(
+    scanned: Scanned, raw_lines: Callable[[pl.Series], pl.DataFrame]
+) -> tuple[pl.DataFrame, list[Issue], Subjects | None]:
+    """The end of a coded read (:func:`cart19.io.validate.scan_coded`'s ``scanned``): the
+    full checks of the event format on the suspect records only, whose raw text (``line`` and
+    the format's columns, values as written) ``raw_lines`` gives for their lines, then the
+    imputed events. ``(events, issues, subjects)``; with an error, the events are empty and
+    ``subjects`` None. The event file's reader and the SDTM reader end here alike."""
+    if scanned.suspects.len():
+        suspects = raw_lines(scanned.suspects)
         errors = raw_errors(suspects) + implausible_dates(suspects)
         if errors:
-            return pl.DataFrame(schema=EVENTS_SCHEMA), issues + errors, None
-    return impute(scanned.events, scanned.subjects.codes), issues, scanned.subjects
+            return pl.DataFrame(schema=EVENTS_SCHEMA), scanned.warnings + errors, None
+    return impute(scanned.events, scanned.subjects.codes), scanned.warnings, scanned.subjects
+
+
+def has_invisible(*texts: pl.Series) -> bool:
+    """Whether a text of the distinct values of a coded table holds a control or invisible
+    format character (:data:`cart19.model.INVISIBLE_PATTERN`)."""
+    return any(values.str.contains(INVISIBLE_PATTERN).any() for values in texts)
 
 
 # --------------------------------------------------------------------------- raw tables

@@ -21,13 +21,20 @@ import polars as pl
 from cart19.config import SDTMConfig
 from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
-from cart19.io.read import ReadResult
+from cart19.io.read import ReadResult, checked_events, has_invisible
 from cart19.io.sdtm.formats import domain_files, read_domain
-from cart19.io.sdtm.mapping import DOMAINS, EVENT_TEXT, Domain, Mapped, SdtmIssue, map_domains, variables
+from cart19.io.sdtm.mapping import (
+    DOMAINS,
+    EVENT_TEXT,
+    Domain,
+    Mapped,
+    SdtmIssue,
+    map_domains,
+    variables,
+)
 from cart19.io.subjects import Subjects, subject_codes
-from cart19.io.validate import coded_rows, impute, raw_errors, scan_coded, validate_raw
-from cart19.model import COLUMNS, INVISIBLE_PATTERN, STRIP_CHARS
-from cart19.schema import EVENTS_SCHEMA
+from cart19.io.validate import coded_rows, scan_coded, validate_raw
+from cart19.model import COLUMNS, STRIP_CHARS
 
 __all__ = ["SDTMResult", "SdtmIssue", "read_sdtm", "trace_sources", "EVENT_FILE_COLUMNS"]
 
@@ -93,7 +100,6 @@ def read_sdtm(folder: str | Path, config: SDTMConfig | None = None, *, with_sha2
     rows = _numbered(mapped.rows)
     raw = rows.select("line", *COLUMNS)
     events, found, subjects = _validate(raw)
-    found += implausible_dates(raw)
     origin = _Origins(rows, mapped)
     issues += [origin.translate(i) for i in found]
     if not any(i.severity == "error" for i in issues):
@@ -124,22 +130,18 @@ def _validate(raw: pl.DataFrame) -> tuple[pl.DataFrame, list[Issue], Subjects | 
     As the event file's fast reader does (:func:`cart19.io.read.read_events`): each column's
     cells are coded (Categorical), what a text says is worked out once per distinct text
     (:func:`cart19.io.validate.coded_rows`), and only the suspect records are checked in full
-    (:func:`cart19.io.validate.raw_errors`); the two paths give the same issues and events
+    (:func:`cart19.io.read.checked_events`, where both readers end); the two paths give the same issues and events
     (tests/test_validate_properties.py). A control or invisible character in a cell takes
     :func:`cart19.io.validate.validate_raw`, which names it."""
     categories = pl.Categories.random()
     coded = raw.select("subject_id", *[pl.col(c).cast(pl.Categorical(categories)) for c in COLUMNS[1:]])
     values = categories.to_series()  # every distinct text of the coded columns, in code order
     subjects = subject_codes(coded.get_column("subject_id"))
-    if any(text.str.contains(INVISIBLE_PATTERN).any() for text in (subjects.ids, values.str.strip_chars(STRIP_CHARS))):
+    if has_invisible(subjects.ids, values.str.strip_chars(STRIP_CHARS)):
         events, issues = validate_raw(raw)
-        return events, issues, None
+        return events, issues + implausible_dates(raw), None
     scanned = scan_coded(coded_rows(coded, values, subjects), subjects)
-    if scanned.suspects.len():
-        errors = raw_errors(raw.filter(pl.col("line").is_in(scanned.suspects.implode())))
-        if errors:
-            return pl.DataFrame(schema=EVENTS_SCHEMA), scanned.warnings + errors, None
-    return impute(scanned.events, scanned.subjects.codes), scanned.warnings, scanned.subjects
+    return checked_events(scanned, lambda lines: raw.filter(pl.col("line").is_in(lines.implode())))
 
 
 def _numbered(rows: pl.DataFrame) -> pl.DataFrame:
