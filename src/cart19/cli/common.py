@@ -278,6 +278,8 @@ class Inputs:
     covariates: pl.DataFrame | None = None
     #: SDTM input: DM's ``STUDYID``, when it has one
     studyid: str | None = None
+    #: where ``covariates`` come from, for messages: the subject file, or the SDTM folder (DM)
+    covariates_source: str | None = None
 
     def groups(self, by: str | None) -> pl.DataFrame | None:
         """The ``groups`` frame of ``--by`` (subject_id, group), or None without ``--by``."""
@@ -286,6 +288,16 @@ class Inputs:
         from cart19.io.subjects_file import subject_groups
 
         return subject_groups(self.covariates, by)
+
+    def split_groups(self, by: str | None) -> pl.DataFrame | None:
+        """:meth:`groups` of a summary split by ``by`` and followed by the whole trial's
+        ``Total`` block (teae, response, safety): a group named ``Total`` is an input error
+        naming where the covariates come from."""
+        from cart19.io.subjects_file import refuse_total_group
+
+        groups = self.groups(by)
+        refuse_total_group(groups, by, self.covariates_source or "")
+        return groups
 
 
 def load_inputs(
@@ -307,10 +319,11 @@ def load_inputs(
 
     config = load_config(config_path)
     covariates = None
+    covariates_source = None
     if subjects_path is not None:
         from cart19.io.subjects_file import read_subjects
 
-        covariates = read_subjects(str(subjects_path))
+        covariates, covariates_source = read_subjects(str(subjects_path)), str(subjects_path)
     if by is not None and subjects_path is not None:
         from cart19.io.subjects_file import subject_groups
 
@@ -319,6 +332,7 @@ def load_inputs(
         result = read_input(source, config, with_sha256=with_sha256)
     if covariates is None and getattr(result, "covariates", None) is not None:
         covariates = result.covariates  # SDTM input: DM's covariates (sdtm.md), when no --subjects is given
+        covariates_source = source
     if by is not None and subjects_path is None:
         from cart19.io.subjects_file import subject_groups
 
@@ -344,7 +358,7 @@ def load_inputs(
         env.warn(warning)
     return Inputs(config=config, events=cut.events, sha256=result.sha256, cutoff=cutoff, warnings=warnings,
                   subjects=subjects, covariates=covariates, provenance=getattr(result, "provenance", None),
-                  studyid=getattr(result, "studyid", None))
+                  studyid=getattr(result, "studyid", None), covariates_source=covariates_source)
 
 
 #: An input with a header and no records: every result is empty, which is said, not silent.
@@ -362,11 +376,10 @@ def named_subjects(ids: list[str], count: int | None = None) -> str:
     return text + (f" and {count - NAMED_SUBJECTS} more" if count > NAMED_SUBJECTS else "")
 
 
-def untreated_warning(events: pl.DataFrame, count: int, subjects: Any = None) -> str:
+def untreated_warning(events: pl.DataFrame, count: int, subjects: Subjects | None = None) -> str:
     """``N subject(s) without an infusion are outside the treated set and in no endpoint: S1,
     S2, S3 and N more`` (the count first; the subjects sorted). ``subjects``: the reader's
-    subject codes of ``events`` (:class:`cart19.io.subjects.Subjects`), record by record, when
-    they fit; the subjects are then told apart by code, not by grouping their text."""
+    subject codes of ``events``, record by record, when they fit; the subjects are then told apart by code, not by grouping their text."""
     import polars as pl
 
     if subjects is not None and subjects.codes.len() == events.height:

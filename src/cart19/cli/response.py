@@ -160,7 +160,7 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOpt = False,
     ) -> int:
 
-        from cart19.io.subjects_file import groups_then_total, refuse_total_group, with_covariates
+        from cart19.io.subjects_file import groups_then_total, with_covariates
         from cart19.engine.response import (
             best_overall_response,
             bor_distribution,
@@ -174,8 +174,7 @@ def register(app: typer.Typer) -> None:
         chosen = resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects, by=by)
         config = inputs.config
-        groups = inputs.groups(by)
-        refuse_total_group(groups, by, str(subjects))
+        groups = inputs.split_groups(by)
         with env.progress("Deriving best overall response"):
             bor = best_overall_response(inputs.events, config)
             if listing:

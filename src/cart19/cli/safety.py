@@ -205,14 +205,13 @@ def register(app: typer.Typer) -> None:
 
 
         from cart19.engine.safety import safety_profile
-        from cart19.io.subjects_file import groups_then_total, refuse_total_group, with_covariates
+        from cart19.io.subjects_file import groups_then_total, with_covariates
 
         env = Env.current(quiet=quiet)
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects, by=by)
-        groups = inputs.groups(by)
-        refuse_total_group(groups, by, str(subjects))
+        groups = inputs.split_groups(by)
         review_date, _ = resolve_review_date(None, cutoff_date)
         with env.progress("Deriving the safety profile"):
             profile = safety_profile(inputs.events, inputs.config, review_date=review_date, subjects=inputs.subjects,

@@ -202,7 +202,7 @@ def register(app: typer.Typer) -> None:
 
         from cart19.engine.teae import ae_listing, teae_tables
         from cart19.engine.terms import ae_vocabularies, spelling_warnings_of
-        from cart19.io.subjects_file import groups_then_total, refuse_total_group, with_covariates
+        from cart19.io.subjects_file import groups_then_total, with_covariates
 
         env = Env.current(quiet=quiet)
         if listing and by is not None:
@@ -211,8 +211,7 @@ def register(app: typer.Typer) -> None:
         cutoff_date = parse_cutoff(cutoff)
         chosen = resolve_format(fmt, output, env)
         inputs = load_inputs(file, config_path=config_path, cutoff=cutoff_date, env=env, subjects_path=subjects, by=by)
-        groups = inputs.groups(by)
-        refuse_total_group(groups, by, str(subjects))
+        groups = inputs.split_groups(by)
         with env.progress("Deriving TEAEs"):
             vocabularies = ae_vocabularies(inputs.events)  # one term vocabulary (engine/terms.py)
             if listing:
