@@ -113,18 +113,22 @@ def _file_sha256(source: str) -> str:
 # header or record polars cannot read ...) takes the eager path below, which diagnoses it.
 
 def _plain_csv_header(source: str) -> list[str] | None:
-    """The header of a CSV file the streaming path can read; None when the file needs the eager path."""
+    """The header of a CSV file the streaming path can read; None when the file needs the eager path.
+
+    A carriage return is looked for only in the header: one further on ends up in a cell
+    (polars keeps it in the text, but for the CR of a CRLF line end) or breaks the parse, and
+    :func:`_read_plain_csv` sends the file to the eager path either way."""
     try:
         with open(source, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
             head = view[:65536]
             if head.startswith(b"\xef\xbb\xbf") or head[:4] == PARQUET_MAGIC or view.find(b"\x00") >= 0:
                 return None  # (a NUL anywhere: the eager path names its line, in bounded memory)
-            if view.find(b"\r") >= 0 and re.search(rb"\r(?!\n)", view):  # type: ignore[call-overload]
-                return None  # lone CR line breaks: csv_raw reads these with Python's csv module
-            end = view.find(b"\n")
-            first = view[:end] if end >= 0 else view[:]
     except (OSError, ValueError):  # no such file, a folder, an empty file ...: the eager path says what
         return None
+    end = head.find(b"\n")
+    first = head[:end] if end >= 0 else head
+    if end < 0 or b"\r" in first.rstrip(b"\r"):
+        return None  # (no line break in the first 64 KiB; a lone CR line break in the header)
     if not first.strip() or sep_hint(first):
         return None
     header = _header_of(first)
@@ -172,8 +176,9 @@ def _scan_coded(source: str, header: list[str]) -> tuple[pl.LazyFrame, pl.Catego
 
 
 def _has_line_break(*texts: pl.Series) -> bool:
-    """Whether a text of the distinct values of a coded table holds a line break."""
-    return any(values.str.contains("\n", literal=True).any() for values in texts)
+    """Whether a text of the distinct values of a coded table holds a line break or a carriage
+    return (a CR of a CRLF line end is not in the text: polars drops it)."""
+    return any(values.str.contains("[\r\n]").any() for values in texts)
 
 
 def _raw_columns(read_name: dict[str, str]) -> list[pl.Expr]:
@@ -200,8 +205,8 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | 
         return None
     subjects = subject_codes(coded.get_column("subject_id"))
     values = categories.to_series()  # every distinct text of the coded columns, in code order
-    if _has_line_break(subjects.ids, values):  # a quoted line break: record i is not on line i + 2
-        return None
+    if _has_line_break(subjects.ids, values):
+        return None  # a quoted line break (record i is not on line i + 2), or a lone CR line break
     # a control or invisible character in a cell (the trimmed text; subject_id as written) is an
     # error (events-format.md, "Text cells"): the eager path names it
     if has_invisible(subjects.ids, values.str.strip_chars(STRIP_CHARS)):
