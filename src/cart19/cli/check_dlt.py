@@ -207,7 +207,7 @@ def register(app: typer.Typer) -> None:
         with env.progress("Reviewing DLTs"):
             vocabularies = ae_vocabularies(inputs.events)  # one term vocabulary (engine/terms.py)
             review = dlt_review(inputs.events, inputs.config, review_date, groups=inputs.groups(by),
-                                term_vocabulary=vocabularies[0])  # fmt: skip
+                                term_vocabulary=vocabularies[0], subjects=inputs.subjects)  # fmt: skip
             if inputs.covariates is not None:  # each subject's covariates after the review's columns
                 review = dataclasses.replace(review, subjects=with_covariates(review.subjects, inputs.covariates))
         if review.set_aside:
