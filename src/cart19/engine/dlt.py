@@ -20,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
@@ -328,19 +330,29 @@ class DLTReview:
 _ISO_DATE = "%Y-%m-%d"
 
 
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """``frame.to_dicts()``, column by column (:func:`_values`), several times faster on the
-    subject rows, with the cyclic garbage collector paused: building a hundred thousand dicts
-    and lists (none in a cycle) set off its passes over every object again and again, which
-    took longer than the building itself."""
-    names = frame.columns
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector in the block (it runs again after it, if it ran
+    before). Building the JSON data of a hundred thousand subjects (dicts, lists and texts, none
+    in a cycle) sets off its passes over every object again and again, which took longer than
+    the building itself; and a pass after the building walks them all once more. ``check-dlt``
+    builds, writes and frees the data in one such block: the objects are freed by their
+    reference counts, and the collector never walks them."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return [dict(zip(names, row)) for row in zip(*map(_values, frame.iter_columns()), strict=True)]
+        yield
     finally:
         if enabled:
             gc.enable()
+
+
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """``frame.to_dicts()``, column by column (:func:`_values`), several times faster on the
+    subject rows, with the cyclic garbage collector paused (:func:`collector_paused`)."""
+    names = frame.columns
+    with collector_paused():
+        return [dict(zip(names, row)) for row in zip(*map(_values, frame.iter_columns()), strict=True)]
 
 
 def _values(column: pl.Series) -> list[Any]:
@@ -505,7 +517,9 @@ def dlt_review(
     in_window = pl.col("study_day").is_between(0, dlt_config.window_days)
     candidates = (
         coded.select("line", "_sid", "event", "date", "end_date", "grade", "term", "soc")
-        .filter((pl.col("event") == "ae") & (pl.col("grade") >= lowest_grade))
+        # the grade first: a test on small integers that leaves few records to compare as text
+        .filter(pl.col("grade") >= lowest_grade)
+        .filter(pl.col("event") == "ae")
         .join(treated, on="_sid", how="inner", maintain_order="left")
         .with_columns((pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("study_day"))
         .filter(in_window | (pl.col("grade") == 5))
@@ -622,8 +636,9 @@ def dlt_review(
         pl.when(pl.col("status") == "in_window").then(pl.col("_review_day")).alias("window_day"),
     )
 
-    n_dlt = subjects_frame.filter(pl.col("status") == "dlt").height
-    evaluable = subjects_frame.filter(pl.col("status").is_in(["dlt", "no_dlt"])).height
+    n_dlt, evaluable = subjects_frame.select(
+        (pl.col("status") == "dlt").sum().alias("dlt"), pl.col("status").is_in(["dlt", "no_dlt"]).sum().alias("evaluable")
+    ).row(0)
     rate = n_dlt / evaluable if evaluable else None
     ci_low, ci_high = clopper_pearson(n_dlt, evaluable, stop.confidence_level)
     posterior = posterior_exceedance(n_dlt, evaluable, stop.dlt_rate_threshold, stop.prior_alpha, stop.prior_beta)
