@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from dataclasses import dataclass, field
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -504,7 +504,8 @@ def dlt_review(
         .group_by("_sid", maintain_order=True)
         .agg(pl.col("date").first().alias("infusion_date"))
     )
-    # (last_record_date per code: a group-by over every record)
+    # each subject's last record date (cart19.engine.common.last_record_date), by code: a
+    # group-by over every record
     last_dates = (
         pl.DataFrame([subjects.codes.alias("_sid"), events.get_column("date"), events.get_column("end_date")])
         .group_by("_sid")
@@ -520,9 +521,11 @@ def dlt_review(
         # the grade first: a test on small integers that leaves few records to compare as text
         .filter(pl.col("grade") >= lowest_grade)
         .filter(pl.col("event") == "ae")
-        .join(treated, on="_sid", how="inner", maintain_order="left")
+        # (a left join, then a filter on the infusion: the rows of an inner join keeping the
+        # left order, faster in polars)
+        .join(treated, on="_sid", how="left", maintain_order="left")
         .with_columns((pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("study_day"))
-        .filter(in_window | (pl.col("grade") == 5))
+        .filter(pl.col("infusion_date").is_not_null() & (in_window | (pl.col("grade") == 5)))
         .join(last_dates, on="_sid", how="left", maintain_order="left")
     )
     aes = flag_dlt_rules(_with_rule_columns(candidates), config)
@@ -636,8 +639,9 @@ def dlt_review(
         pl.when(pl.col("status") == "in_window").then(pl.col("_review_day")).alias("window_day"),
     )
 
+    status = pl.col("status")
     n_dlt, evaluable = subjects_frame.select(
-        (pl.col("status") == "dlt").sum().alias("dlt"), pl.col("status").is_in(["dlt", "no_dlt"]).sum().alias("evaluable")
+        (status == "dlt").sum().alias("dlt"), status.is_in(["dlt", "no_dlt"]).sum().alias("evaluable")
     ).row(0)
     rate = n_dlt / evaluable if evaluable else None
     ci_low, ci_high = clopper_pearson(n_dlt, evaluable, stop.confidence_level)
