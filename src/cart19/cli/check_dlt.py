@@ -189,7 +189,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         import dataclasses
 
-        from cart19.engine.dlt import dlt_review
+        from cart19.engine.dlt import collector_paused, dlt_review
         from cart19.engine.terms import ae_vocabularies, spelling_warnings_of
         from cart19.io.subjects_file import with_covariates
         from cart19.io.write import json_document, write_bytes, write_to_stdout
@@ -207,7 +207,7 @@ def register(app: typer.Typer) -> None:
         with env.progress("Reviewing DLTs"):
             vocabularies = ae_vocabularies(inputs.events)  # one term vocabulary (engine/terms.py)
             review = dlt_review(inputs.events, inputs.config, review_date, groups=inputs.groups(by),
-                                term_vocabulary=vocabularies[0])  # fmt: skip
+                                term_vocabulary=vocabularies[0], subjects=inputs.subjects)  # fmt: skip
             if inputs.covariates is not None:  # each subject's covariates after the review's columns
                 review = dataclasses.replace(review, subjects=with_covariates(review.subjects, inputs.covariates))
         if review.set_aside:
@@ -221,7 +221,9 @@ def register(app: typer.Typer) -> None:
                      "(--format json lists them all)")  # fmt: skip
 
         if chosen is Format.json:
-            document = json_document(review.to_json_dict())
+            # the data of every subject built, written and freed with the garbage collector paused
+            with collector_paused():
+                document = json_document(review.to_json_dict())
             if output is not None:
                 write_bytes(output, document)
             else:

@@ -315,7 +315,7 @@ def load_inputs(
     turns that into exit status 2. ``by`` is checked against the subject file's columns before
     the events are read."""
     from cart19.config import load_config
-    from cart19.engine.common import apply_cutoff, untreated_subject_count
+    from cart19.engine.common import apply_cutoff
 
     config = load_config(config_path)
     covariates = None
@@ -346,9 +346,9 @@ def load_inputs(
     subjects = None if cut.set_aside else result.subjects  # (the reader's codes fit while every record is kept)
     if result.events.height == 0:
         warnings.append(NO_RECORDS_WARNING)
-    untreated = untreated_subject_count(cut.events, None if subjects is None else subjects.codes)
-    if untreated:
-        warnings.append(untreated_warning(cut.events, untreated, subjects))
+    untreated = untreated_subjects(cut.events, subjects)
+    if untreated.len():
+        warnings.append(untreated_warning(cut.events, untreated.len(), subjects, untreated=untreated))
     if covariates is not None:
         from cart19.io.subjects_file import subject_mismatch
 
@@ -376,22 +376,34 @@ def named_subjects(ids: list[str], count: int | None = None) -> str:
     return text + (f" and {count - NAMED_SUBJECTS} more" if count > NAMED_SUBJECTS else "")
 
 
-def untreated_warning(events: pl.DataFrame, count: int, subjects: Subjects | None = None) -> str:
-    """``N subject(s) without an infusion are outside the treated set and in no endpoint: S1,
-    S2, S3 and N more`` (the count first; the subjects sorted). ``subjects``: the reader's
-    subject codes of ``events``, record by record, when they fit; the subjects are then told apart by code, not by grouping their text."""
+def untreated_subjects(events: pl.DataFrame, subjects: Subjects | None = None) -> pl.Series:
+    """The identifiers of the subjects with records but no infusion (in no particular order).
+    ``subjects``: the reader's subject codes of ``events``, record by record, when they fit; the
+    subjects are then told apart by code, not by grouping their text."""
     import polars as pl
 
     if subjects is not None and subjects.codes.len() == events.height:
         infused = subjects.codes.filter(events.get_column("event") == "infusion").unique().implode()
-        untreated = subjects.ids.filter(~pl.int_range(subjects.count, dtype=pl.UInt32, eager=True).is_in(infused))
-    else:
-        untreated = (
-            events.group_by("subject_id")
-            .agg((pl.col("event") == "infusion").any().alias("_treated"))
-            .filter(~pl.col("_treated"))
-            .get_column("subject_id")
-        )
+        return subjects.ids.filter(~pl.int_range(subjects.count, dtype=pl.UInt32, eager=True).is_in(infused))
+    return (
+        events.group_by("subject_id")
+        .agg((pl.col("event") == "infusion").any().alias("_treated"))
+        .filter(~pl.col("_treated"))
+        .get_column("subject_id")
+    )
+
+
+def untreated_warning(
+    events: pl.DataFrame, count: int, subjects: Subjects | None = None, *, untreated: pl.Series | None = None
+) -> str:
+    """``N subject(s) without an infusion are outside the treated set and in no endpoint: S1,
+    S2, S3 and N more`` (the count first; the subjects sorted). ``subjects``: as
+    :func:`untreated_subjects` takes them; ``untreated``: :func:`untreated_subjects` of
+    ``events``, when the caller has it already."""
+    import polars as pl
+
+    if untreated is None:
+        untreated = untreated_subjects(events, subjects)
     ids = untreated.cast(pl.String).sort().head(NAMED_SUBJECTS).to_list()
     return (f"{count} subject(s) without an infusion are outside the treated set and in no endpoint: "
             f"{named_subjects(ids, count)}")  # fmt: skip

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -28,6 +30,7 @@ import polars as pl
 from cart19.config import Config, DLTConfig, DLTRule
 from cart19.engine.common import apply_cutoff, last_record_date, treated_subjects
 from cart19.engine.terms import ae_vocabulary, term_key, with_terms
+from cart19.io.subjects import Subjects, subject_codes
 from cart19.io.subjects_file import group_levels, group_of
 
 #: Statuses of a subject in a DLT review (cli.md, ``check-dlt --format json``).
@@ -158,7 +161,12 @@ def ae_records(
         aes = treated_aes(events)
     if last_dates is None:
         last_dates = _last_record_dates(events)
-    aes = aes.join(last_dates, on="subject_id", how="left", maintain_order="left").with_columns(
+    return _with_rule_columns(aes.join(last_dates, on="subject_id", how="left", maintain_order="left"))
+
+
+def _with_rule_columns(aes: pl.DataFrame) -> pl.DataFrame:
+    """:func:`ae_records`' columns but ``last_date``, which ``aes`` has already."""
+    aes = aes.with_columns(
         pl.col("end_date").is_null().alias("ongoing"),
         ((pl.coalesce("end_date", "last_date") - pl.col("date")).dt.total_days() + 1).alias("duration_days"),
     )
@@ -322,19 +330,29 @@ class DLTReview:
 _ISO_DATE = "%Y-%m-%d"
 
 
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """``frame.to_dicts()``, column by column (:func:`_values`), several times faster on the
-    subject rows, with the cyclic garbage collector paused: building a hundred thousand dicts
-    and lists (none in a cycle) set off its passes over every object again and again, which
-    took longer than the building itself."""
-    names = frame.columns
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector in the block (it runs again after it, if it ran
+    before). Building the JSON data of a hundred thousand subjects (dicts, lists and texts, none
+    in a cycle) sets off its passes over every object again and again, which took longer than
+    the building itself; and a pass after the building walks them all once more. ``check-dlt``
+    builds, writes and frees the data in one such block: the objects are freed by their
+    reference counts, and the collector never walks them."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return [dict(zip(names, row)) for row in zip(*map(_values, frame.iter_columns()), strict=True)]
+        yield
     finally:
         if enabled:
             gc.enable()
+
+
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """``frame.to_dicts()``, column by column (:func:`_values`), several times faster on the
+    subject rows, with the cyclic garbage collector paused (:func:`collector_paused`)."""
+    names = frame.columns
+    with collector_paused():
+        return [dict(zip(names, row)) for row in zip(*map(_values, frame.iter_columns()), strict=True)]
 
 
 def _values(column: pl.Series) -> list[Any]:
@@ -437,6 +455,7 @@ def dlt_review(
     as_of: dt.date | None = None,
     groups: pl.DataFrame | None = None,
     term_vocabulary: pl.DataFrame | None = None,
+    subjects: Subjects | None = None,
 ) -> DLTReview:
     """The DLT review as of a date (endpoints.md, "DLT").
 
@@ -455,6 +474,8 @@ def dlt_review(
     * ``term_vocabulary``: :func:`~cart19.engine.terms.ae_vocabulary` of ``term`` over
       ``events``, when the caller has it already (for the spelling warnings); used when the
       review date sets no record aside (the vocabulary of the records reviewed is then the same).
+    * ``subjects``: the reader's subject codes of ``events`` (:mod:`cart19.io.subjects`), when
+      the caller has them; used when the review date sets no record aside.
     """
     dlt_config, stop = config.dlt, config.stopping_rule
     cut = apply_cutoff(events, as_of)
@@ -462,27 +483,52 @@ def dlt_review(
     review_date = as_of
     if review_date is None and events.height:
         review_date = events.select(pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max())).item()
+    # the per-subject work (the subjects' dates, the AEs' infusion dates) groups and joins on
+    # integer codes (``_sid``, cart19.io.subjects), not on the identifiers' text
+    if subjects is None or subjects.codes.len() != events.height:
+        subjects = subject_codes(events.get_column("subject_id"))
+    ids = subjects.ids
+    coded = events.with_columns(subjects.codes.alias("_sid"))
 
     # the records of the per-subject dates (infusion, death, withdrawal), a few per subject, found
     # once and with only the columns read from them: a filter of the whole events frame costs a
     # pass over every record of every column it is given
-    milestones = events.select("line", "subject_id", "event", "date", "result").filter(
+    milestones = coded.select("line", "_sid", "event", "date", "result").filter(
         pl.col("event").is_in(["infusion", "death", "withdrawal"])
     )
-    treated = treated_subjects(milestones).select("subject_id", "infusion_date")
+    # the treated subjects and their infusion dates: the earliest infusion record (by date,
+    # then line), as cart19.engine.common.treated_subjects takes it
+    treated = (
+        milestones.filter(pl.col("event") == "infusion")
+        .sort("_sid", "date", "line")
+        .group_by("_sid", maintain_order=True)
+        .agg(pl.col("date").first().alias("infusion_date"))
+    )
+    # each subject's last record date (cart19.engine.common.last_record_date), by code: a
+    # group-by over every record
+    last_dates = (
+        pl.DataFrame([subjects.codes.alias("_sid"), events.get_column("date"), events.get_column("end_date")])
+        .group_by("_sid")
+        .agg(pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max()).alias("last_date"))
+    )
     # only AEs with onset in the DLT window and a grade some rule accepts can be DLTs (or pending,
     # see _safety_warnings); grade 5 AEs are needed for the warnings. Only the AE columns the
     # review reads: each step copies the columns it is given.
     lowest_grade = min((rule.min_grade for rule in dlt_config.rules), default=5)
-    ae_columns = events.select("line", "subject_id", "event", "date", "end_date", "grade", "term", "soc")
     in_window = pl.col("study_day").is_between(0, dlt_config.window_days)
     candidates = (
-        _aes_with_infusion(ae_columns, treated, where=pl.col("grade") >= lowest_grade)
-        .filter(pl.col("_subject").is_not_null() & (in_window | (pl.col("grade") == 5)))
-        .drop("_subject")
+        coded.select("line", "_sid", "event", "date", "end_date", "grade", "term", "soc")
+        # the grade first: a test on small integers that leaves few records to compare as text
+        .filter(pl.col("grade") >= lowest_grade)
+        .filter(pl.col("event") == "ae")
+        # (a left join, then a filter on the infusion: the rows of an inner join keeping the
+        # left order, faster in polars)
+        .join(treated, on="_sid", how="left", maintain_order="left")
+        .with_columns((pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("study_day"))
+        .filter(pl.col("infusion_date").is_not_null() & (in_window | (pl.col("grade") == 5)))
+        .join(last_dates, on="_sid", how="left", maintain_order="left")
     )
-    last_dates = _last_record_dates(events)
-    aes = flag_dlt_rules(ae_records(events, config, aes=candidates, last_dates=last_dates), config)
+    aes = flag_dlt_rules(_with_rule_columns(candidates), config)
     # a DLT's term as the TEAE tables show it (the vocabulary's label, cart19.engine.terms)
     if term_vocabulary is None or cut.set_aside:
         term_vocabulary = ae_vocabulary(events, "term")
@@ -490,8 +536,10 @@ def dlt_review(
     qualifying = (
         aes.filter(pl.col("dlt"))
         .join(labels, on="term", how="left", maintain_order="left")
+        .with_columns(pl.lit(ids).gather(pl.col("_sid")).alias("subject_id"))
         .sort("subject_id", "date", "line")
         .select(
+            "_sid",
             "subject_id",
             "line",
             pl.col("label").alias("term"),
@@ -503,7 +551,7 @@ def dlt_review(
             pl.col("dlt_rules").alias("rules"),
         )
     )
-    per_subject_dlt = qualifying.group_by("subject_id", maintain_order=True).agg(
+    per_subject_dlt = qualifying.group_by("_sid", maintain_order=True).agg(
         pl.col("term").unique(maintain_order=True).alias("dlt_terms"),
         pl.col("rules").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True).alias("dlt_rules"),
         pl.struct("line", "term", "grade", "study_day", "end_date", "rules").alias("dlt_events"),
@@ -521,8 +569,8 @@ def dlt_review(
 
     ends = (
         milestones.filter(pl.col("event").is_in(["death", "withdrawal"]))
-        .sort("subject_id", "date", "line")
-        .group_by("subject_id", maintain_order=True)
+        .sort("_sid", "date", "line")
+        .group_by("_sid", maintain_order=True)
         .agg(
             pl.col("date").filter(pl.col("event") == "death").first().alias("death_date"),
             pl.col("result").filter(pl.col("event") == "death").first().alias("death_cause"),
@@ -531,11 +579,12 @@ def dlt_review(
     )
     infusion = pl.col("infusion_date")
     evaluable_from = infusion + pl.duration(days=dlt_config.evaluable_through_day)
-    subjects = (
-        treated.join(last_dates, on="subject_id", how="left")
-        .join(ends, on="subject_id", how="left")
-        .join(per_subject_dlt, on="subject_id", how="left")
+    subjects_frame = (
+        treated.join(last_dates, on="_sid", how="left")
+        .join(ends, on="_sid", how="left")
+        .join(per_subject_dlt, on="_sid", how="left")
         .with_columns(
+            pl.lit(ids).gather(pl.col("_sid")).alias("subject_id"),
             (infusion + pl.duration(days=dlt_config.window_days)).alias("window_end"),
             evaluable_from.alias("evaluable_from"),
             (pl.lit(review_date, pl.Date()) - infusion).dt.total_days().alias("_review_day"),
@@ -550,7 +599,7 @@ def dlt_review(
     withdrew = pl.col("withdrawal_date").is_not_null()
     reviewing_early = pl.lit(review_date, pl.Date()) < pl.col("evaluable_from")
     through = dlt_config.evaluable_through_day
-    subjects = subjects.with_columns(
+    subjects_frame = subjects_frame.with_columns(
         pl.when(has_dlt)
         .then(pl.lit("dlt"))
         .when(followed)
@@ -590,19 +639,21 @@ def dlt_review(
         pl.when(pl.col("status") == "in_window").then(pl.col("_review_day")).alias("window_day"),
     )
 
-    n_dlt = subjects.filter(pl.col("status") == "dlt").height
-    evaluable = subjects.filter(pl.col("status").is_in(["dlt", "no_dlt"])).height
+    status = pl.col("status")
+    n_dlt, evaluable = subjects_frame.select(
+        (status == "dlt").sum().alias("dlt"), status.is_in(["dlt", "no_dlt"]).sum().alias("evaluable")
+    ).row(0)
     rate = n_dlt / evaluable if evaluable else None
     ci_low, ci_high = clopper_pearson(n_dlt, evaluable, stop.confidence_level)
     posterior = posterior_exceedance(n_dlt, evaluable, stop.dlt_rate_threshold, stop.prior_alpha, stop.prior_beta)
 
-    warnings = _safety_warnings(milestones, aes, subjects, config)
-    subjects = subjects.select(SUBJECT_COLUMNS).sort("subject_id")
+    warnings = _safety_warnings(milestones, aes, subjects_frame, config)
+    per_subject = subjects_frame.select(SUBJECT_COLUMNS).sort("subject_id")
     return DLTReview(
         review_date=review_date,
         window_days=dlt_config.window_days,
-        subjects=subjects,
-        dlt_events=qualifying,
+        subjects=per_subject,
+        dlt_events=qualifying.drop("_sid"),
         evaluable=evaluable,
         dlt=n_dlt,
         rate=rate,
@@ -615,13 +666,15 @@ def dlt_review(
         stopping_rule_met=posterior > stop.posterior_probability,
         set_aside=cut.set_aside,
         warnings=tuple(warnings),
-        by_group=None if groups is None else review_by_group(subjects, groups, config),
+        by_group=None if groups is None else review_by_group(per_subject, groups, config),
     )
 
 
 def _safety_warnings(events: pl.DataFrame, aes: pl.DataFrame, subjects: pl.DataFrame, config: Config) -> list[str]:
     """What a safety physician wants to see beside the verdict (``events``: at least the
-    ``death`` and ``withdrawal`` records; ``aes``: :func:`flag_dlt_rules` output):
+    ``death`` and ``withdrawal`` records; ``aes``: :func:`flag_dlt_rules` output; ``subjects``:
+    the treated subjects, ``_sid, subject_id, infusion_date, window_end``; the subjects of
+    ``events`` and ``aes`` by their code, ``_sid``):
 
     * a death of cause ``toxicity`` in the DLT window with no grade 5 AE recorded;
     * a grade 5 AE with no death record;
@@ -630,15 +683,16 @@ def _safety_warnings(events: pl.DataFrame, aes: pl.DataFrame, subjects: pl.DataF
       (death or withdrawal), the rule cannot be assessed.
     """
     out: list[str] = []
-    grade5 = aes.filter(pl.col("grade") == 5).select("subject_id").unique()
-    deaths = events.filter(pl.col("event") == "death").select("subject_id", "date", "result")
-    window = subjects.select("subject_id", "infusion_date", "window_end")
+    grade5 = aes.filter(pl.col("grade") == 5).select("_sid").unique()
+    deaths = events.filter(pl.col("event") == "death").select("_sid", "date", "result")
+    window = subjects.select("_sid", "subject_id", "infusion_date", "window_end")
+    named = window.select("_sid", "subject_id")
 
     toxic = (
         deaths.filter(pl.col("result") == "toxicity")
-        .join(window, on="subject_id")
+        .join(window, on="_sid")
         .filter(pl.col("date").is_between(pl.col("infusion_date"), pl.col("window_end")))
-        .join(grade5, on="subject_id", how="anti")
+        .join(grade5, on="_sid", how="anti")
         .with_columns((pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("day"))
         .sort("subject_id")
     )
@@ -650,7 +704,8 @@ def _safety_warnings(events: pl.DataFrame, aes: pl.DataFrame, subjects: pl.DataF
 
     orphan = (
         aes.filter(pl.col("grade") == 5)
-        .join(deaths, on="subject_id", how="anti")
+        .join(deaths, on="_sid", how="anti")
+        .join(named, on="_sid", how="left", maintain_order="left")
         .sort("subject_id", "date", "line")
     )
     for row in orphan.iter_rows(named=True):
@@ -664,7 +719,7 @@ def _safety_warnings(events: pl.DataFrame, aes: pl.DataFrame, subjects: pl.DataF
     if pending_conditions:
         follow_up_ended = (
             events.filter(pl.col("event").is_in(["death", "withdrawal"]))
-            .group_by("subject_id")
+            .group_by("_sid")
             .agg(pl.col("date").min().alias("_ended"))
         )
         pending = (
@@ -673,7 +728,8 @@ def _safety_warnings(events: pl.DataFrame, aes: pl.DataFrame, subjects: pl.DataF
                 aes.filter(pl.col("in_dlt_window") & pl.col("end_date").is_null()), pending_conditions, "_pending"
             )
             .filter(pl.col("_pending").list.len() > 0)
-            .join(follow_up_ended, on="subject_id", how="left")
+            .join(follow_up_ended, on="_sid", how="left")
+            .join(named, on="_sid", how="left", maintain_order="left")
             .sort("subject_id", "date", "line")
         )
         days = pl.col("duration_days")
