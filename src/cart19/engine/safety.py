@@ -83,11 +83,9 @@ def _with_codes(events: pl.DataFrame, subjects: Subjects | None = None) -> tuple
     return events.with_columns(coded.codes.alias("_sid")), coded.ids
 
 
-def _of_subjects(codes: pl.Series, count: int) -> pl.Expr:
-    """Whether a record's subject (``_sid``) is one of ``codes`` (out of ``count`` subjects): a
-    lookup by code, not a hash of every record's code."""
-    chosen = pl.Series("_chosen", [False] * count, dtype=pl.Boolean()).scatter(codes.cast(pl.Int64()), True)
-    return pl.lit(chosen).gather(pl.col("_sid").cast(pl.Int64()))
+def _of_subjects(codes: pl.Series) -> pl.Expr:
+    """Whether a record's subject (``_sid``) is one of ``codes``."""
+    return pl.col("_sid").is_in(codes.implode())
 
 
 def subject_status(
@@ -119,7 +117,13 @@ def subject_status(
     events, ids = _with_codes(events, subjects)
     kinds = pl.col("event")
     records = events.lazy().select("line", "_sid", "event", "date", "end_date", "result")
-    milestones = records.filter(pl.any_horizontal(kinds == k for k in ("infusion", "lymphodepletion", "withdrawal", "death")))
+    last = records.group_by("_sid").agg(
+        pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max()).alias("last_date")
+    )
+    # the kinds of record read below, in one filter of every record (not the bulk: ae, contact)
+    read = records.filter(kinds.is_in(["infusion", "lymphodepletion", "withdrawal", "death", "relapse", "assessment"]))
+    read, last = (frame.lazy() for frame in pl.collect_all([read, last]))  # (two passes, side by side)
+    milestones = read.filter(kinds.is_in(["infusion", "lymphodepletion", "withdrawal", "death"]))
     per_subject = (
         milestones.sort("_sid", "date", "line")
         .group_by("_sid")
@@ -131,9 +135,6 @@ def subject_status(
             pl.col("line").filter(kinds == "death").first().alias("death_line"),
             pl.col("result").filter(kinds == "death").first().alias("death_cause"),
         )
-    )
-    last = records.group_by("_sid").agg(
-        pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max()).alias("last_date")
     )
     codes = pl.LazyFrame({"_sid": pl.int_range(0, ids.len(), dtype=events.schema["_sid"], eager=True)})
     subjects_frame = (
@@ -152,7 +153,7 @@ def subject_status(
     # a relapse before the death: a relapse record or a PD assessment from the infusion on
     dead = subjects_frame.lazy().select("_sid", "infusion_date", "death_date").filter(pl.col("death_date").is_not_null())
     relapses = (
-        records.filter((kinds == "relapse") | ((kinds == "assessment") & (pl.col("result") == "PD")))
+        read.filter((kinds == "relapse") | ((kinds == "assessment") & (pl.col("result") == "PD")))
         .join(dead, on="_sid", how="inner")
         .filter((pl.col("date") >= infusion) & (pl.col("date") <= pl.col("death_date")))
         .select("_sid")
@@ -161,7 +162,7 @@ def subject_status(
     )
     window = config.response.window_days
     assessed = (
-        records.filter((kinds == "assessment") & (pl.col("result") != "NE"))
+        read.filter((kinds == "assessment") & (pl.col("result") != "NE"))
         .join(subjects_frame.lazy().select("_sid", "infusion_date").filter(infusion.is_not_null()), on="_sid")
         .filter((pl.col("date") - infusion).dt.total_days().is_between(1, window))
         .select("_sid")
@@ -186,7 +187,7 @@ def subject_status(
     with_dlt = pl.Series("_sid", [], dtype=short.dtype)
     if short.len():
         # the DLT review's rules on these subjects' AEs (its "dlt" status: a qualifying AE)
-        subset = events.filter(_of_subjects(short, ids.len())).drop("_sid")
+        subset = events.filter(_of_subjects(short)).drop("_sid")
         subset = apply_cutoff(subset, review_date).events
         aes = flag_dlt_rules(ae_records(subset, config), config)
         dlt_ids = aes.filter(pl.col("dlt")).get_column("subject_id").unique()
@@ -278,7 +279,8 @@ def syndrome_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
         rows = pl.concat(parts)
     never = pl.lit(dt.date(9999, 12, 31))
     key = ["_sid", "_order"]
-    rows = rows.sort("_sid", "_order", "date", "line").with_columns(
+    # (a stable sort: several times faster in polars 2.1 than the default on these keys)
+    rows = rows.sort("_sid", "_order", "date", "line", maintain_order=True).with_columns(
         pl.col("end_date").fill_null(never).alias("_end"),
         pl.struct(key).rle_id().cast(pl.Int64()).alias("_run"),
     )
@@ -340,18 +342,25 @@ def period_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     periods = config.safety.periods
     index = period_number(pl.col("study_day"), config) - 1
     labels = pl.Series([p.label for p in periods], dtype=pl.String())
+    # one integer key per subject and period, sorted: the group-by then takes each group as a
+    # slice (much cheaper than hashing two columns, then sorting the groups)
+    key = pl.col("_sid").cast(pl.Int64()) * len(periods) + pl.col("_period")
     return (
         teae.select("_sid", index.alias("_period"), "grade", "serious")
         .filter(pl.col("_period").is_not_null())
-        .group_by("_sid", "_period")
+        .sort(key, maintain_order=True)
+        .group_by(key.set_sorted().alias("_key"), maintain_order=True)
         .agg(
-            pl.lit(True).alias("any"),
+            pl.col("_sid").first(),
+            pl.col("_period").first(),
             (pl.col("grade") >= 3).any().alias("grade_ge3"),
             pl.col("serious").fill_null(False).any().alias("serious"),
         )
-        .sort("_sid", "_period")
-        .select("_sid", pl.lit(labels).gather(pl.col("_period")).alias("period"), "any", "grade_ge3", "serious")
-    )
+        .select(
+            "_sid", pl.lit(labels).gather(pl.col("_period")).alias("period"), pl.lit(True).alias("any"), "grade_ge3",
+            "serious",
+        )
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the summary
@@ -552,7 +561,7 @@ def never_infused_listing(events: pl.DataFrame, subjects: pl.DataFrame, *, codes
     untreated = subjects.filter(~pl.col("infused")).select("_sid", "subject_id")
     return (
         events.select("line", "_sid", "event", "date", "result", "term")
-        .filter(_of_subjects(untreated.get_column("_sid"), ids.len()))
+        .filter(_of_subjects(untreated.get_column("_sid")))
         .sort("_sid", "date", "line")
         .group_by("_sid", maintain_order=True)
         .last()
