@@ -122,64 +122,55 @@ def subject_status(
     )
     # the kinds of record read below, in one filter of every record (not the bulk: ae, contact)
     read = records.filter(kinds.is_in(["infusion", "lymphodepletion", "withdrawal", "death", "relapse", "assessment"]))
-    read, last = (frame.lazy() for frame in pl.collect_all([read, last]))  # (two passes, side by side)
-    milestones = read.filter(kinds.is_in(["infusion", "lymphodepletion", "withdrawal", "death"]))
-    per_subject = (
-        milestones.sort("_sid", "date", "line")
-        .group_by("_sid")
-        .agg(
-            pl.col("date").filter(kinds == "infusion").first().alias("infusion_date"),
-            (kinds == "lymphodepletion").any().alias("lymphodepleted"),
-            (kinds == "withdrawal").any().alias("withdrawn"),
-            pl.col("date").filter(kinds == "death").first().alias("death_date"),
-            pl.col("line").filter(kinds == "death").first().alias("death_line"),
-            pl.col("result").filter(kinds == "death").first().alias("death_cause"),
-        )
+    read, last = pl.collect_all([read, last])  # (two passes, side by side)
+    # row i: the subject of code i (every code has records)
+    firsts = read.lazy().group_by("_sid").agg(
+        pl.col("date").filter(kinds == "infusion").min().alias("infusion_date"),
+        (kinds == "lymphodepletion").any().alias("lymphodepleted"),
+        (kinds == "withdrawal").any().alias("withdrawn"),
     )
+    deaths = (
+        read.lazy()
+        .filter(kinds == "death")
+        .sort("_sid", "date", "line", maintain_order=True)
+        .group_by("_sid", maintain_order=True)
+        .first()
+        .select("_sid", pl.col("date").alias("death_date"), pl.col("line").alias("death_line"),
+                pl.col("result").alias("death_cause"))
+    )  # fmt: skip
     codes = pl.LazyFrame({"_sid": pl.int_range(0, ids.len(), dtype=events.schema["_sid"], eager=True)})
-    subjects_frame = (
-        codes.join(last, on="_sid", how="left")
-        .join(per_subject, on="_sid", how="left")
-        .with_columns(pl.lit(ids).gather(pl.col("_sid").cast(pl.Int64())).alias("subject_id"))
-    )
     infusion = pl.col("infusion_date")
-    subjects_frame = subjects_frame.with_columns(
-        infusion.is_not_null().alias("infused"),
-        pl.col("lymphodepleted").fill_null(False),
-        pl.col("withdrawn").fill_null(False),
-        pl.col("death_date").is_not_null().alias("died"),
-        (pl.col("death_date") - infusion).dt.total_days().alias("death_day"),
-    ).collect()
-    # a relapse before the death: a relapse record or a PD assessment from the infusion on
-    dead = subjects_frame.lazy().select("_sid", "infusion_date", "death_date").filter(pl.col("death_date").is_not_null())
-    relapses = (
-        read.filter((kinds == "relapse") | ((kinds == "assessment") & (pl.col("result") == "PD")))
-        .join(dead, on="_sid", how="inner")
-        .filter((pl.col("date") >= infusion) & (pl.col("date") <= pl.col("death_date")))
-        .select("_sid")
-        .unique()
-        .with_columns(pl.lit(True).alias("relapse_before_death"))
-    )
-    window = config.response.window_days
-    assessed = (
-        read.filter((kinds == "assessment") & (pl.col("result") != "NE"))
-        .join(subjects_frame.lazy().select("_sid", "infusion_date").filter(infusion.is_not_null()), on="_sid")
-        .filter((pl.col("date") - infusion).dt.total_days().is_between(1, window))
-        .select("_sid")
-        .unique()
-        .with_columns(pl.lit(True).alias("efficacy_evaluable"))
-    )
-    followed = pl.col("last_date") >= infusion + pl.duration(days=config.dlt.evaluable_through_day)
     subjects_frame = (
-        subjects_frame.lazy()
-        .join(relapses, on="_sid", how="left")
-        .join(assessed, on="_sid", how="left")
+        codes.join(last.lazy(), on="_sid", how="left", maintain_order="left")
+        .join(firsts, on="_sid", how="left", maintain_order="left")
+        .join(deaths, on="_sid", how="left", maintain_order="left")
         .with_columns(
-            pl.col("relapse_before_death").fill_null(False) & pl.col("died"),
-            pl.col("efficacy_evaluable").fill_null(False),
-            (pl.col("infused") & followed.fill_null(False)).alias("_followed"),
+            pl.lit(ids).alias("subject_id"),
+            infusion.is_not_null().alias("infused"),
+            pl.col("lymphodepleted").fill_null(False),
+            pl.col("withdrawn").fill_null(False),
+            pl.col("death_date").is_not_null().alias("died"),
+            (pl.col("death_date") - infusion).dt.total_days().alias("death_day"),
         )
         .collect()
+    )
+    # each record with its subject's infusion and death dates (by code, row i of the table)
+    code = pl.col("_sid").cast(pl.Int64())
+    read = read.lazy().with_columns(
+        pl.lit(subjects_frame.get_column(c)).gather(code) for c in ("infusion_date", "death_date")
+    )
+    # a relapse before the death: a relapse record or a PD assessment from the infusion on
+    is_relapse = (kinds == "relapse") | ((kinds == "assessment") & (pl.col("result") == "PD"))
+    relapses = read.filter(is_relapse & (pl.col("date") >= infusion) & (pl.col("date") <= pl.col("death_date")))
+    window = config.response.window_days
+    adequate = (kinds == "assessment") & (pl.col("result") != "NE")
+    assessed = read.filter(adequate & (pl.col("date") - infusion).dt.total_days().is_between(1, window))
+    relapses, assessed = (f.get_column("_sid").unique().implode() for f in pl.collect_all([relapses, assessed]))
+    followed = pl.col("last_date") >= infusion + pl.duration(days=config.dlt.evaluable_through_day)
+    subjects_frame = subjects_frame.with_columns(
+        pl.col("_sid").is_in(relapses).alias("relapse_before_death"),
+        pl.col("_sid").is_in(assessed).alias("efficacy_evaluable"),
+        (pl.col("infused") & followed.fill_null(False)).alias("_followed"),
     )
     # the infused subjects followed through the DLT window are evaluable; the others only if
     # the DLT rules find a DLT (a subject's status depends on its own records alone)
