@@ -123,7 +123,6 @@ def subject_status(
     # the kinds of record read below, in one filter of every record (not the bulk: ae, contact)
     read = records.filter(kinds.is_in(["infusion", "lymphodepletion", "withdrawal", "death", "relapse", "assessment"]))
     read, last = pl.collect_all([read, last])  # (two passes, side by side)
-    # row i: the subject of code i (every code has records)
     firsts = read.lazy().group_by("_sid").agg(
         pl.col("date").filter(kinds == "infusion").min().alias("infusion_date"),
         (kinds == "lymphodepletion").any().alias("lymphodepleted"),
@@ -138,12 +137,14 @@ def subject_status(
         .select("_sid", pl.col("date").alias("death_date"), pl.col("line").alias("death_line"),
                 pl.col("result").alias("death_cause"))
     )  # fmt: skip
+    # the subjects' table, row i the subject of code i
     codes = pl.LazyFrame({"_sid": pl.int_range(0, ids.len(), dtype=events.schema["_sid"], eager=True)})
     infusion = pl.col("infusion_date")
     subjects_frame = (
-        codes.join(last.lazy(), on="_sid", how="left", maintain_order="left")
-        .join(firsts, on="_sid", how="left", maintain_order="left")
-        .join(deaths, on="_sid", how="left", maintain_order="left")
+        codes.join(last.lazy(), on="_sid", how="left")
+        .join(firsts, on="_sid", how="left")
+        .join(deaths, on="_sid", how="left")
+        .sort("_sid")  # (cheaper than joins that keep the order)
         .with_columns(
             pl.lit(ids).alias("subject_id"),
             infusion.is_not_null().alias("infused"),
