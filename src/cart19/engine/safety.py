@@ -22,7 +22,8 @@ Public API:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import polars as pl
 
@@ -54,20 +55,37 @@ _COUNTS = frozenset({"n_any", "n_grade_ge3", "n_grade_1", "n_grade_2", "n_grade_
 
 @dataclass(frozen=True)
 class SafetyProfile:
-    """The figures of ``cart19 safety`` (and of the report's safety section)."""
+    """The figures of ``cart19 safety`` (and of the report's safety section). The listings
+    (:attr:`listing`, :attr:`deaths`, :attr:`never_infused`) are made when first read: the
+    long table alone needs none of them."""
 
     #: the long table: ``table,item,statistic,value,N`` (``group`` first when grouped)
     summary: pl.DataFrame
-    #: per subject and syndrome group: :data:`LISTING_COLUMNS`
-    listing: pl.DataFrame
-    #: deaths of infused subjects: ``USUBJID,date,study_day,cause,relapse_before,SRCSEQ``
-    deaths: pl.DataFrame
-    #: the last record of each subject never infused: ``USUBJID,event,date,result,term,SRCSEQ``
-    never_infused: pl.DataFrame
+    #: :func:`subject_status`, :func:`syndrome_subjects`, and the events with their subject
+    #: codes (``_sid``): what the listings are made from
+    status: pl.DataFrame = field(repr=False)
+    syndromes: pl.DataFrame = field(repr=False)
+    events: pl.DataFrame = field(repr=False)
+    codes: Subjects = field(repr=False)
     #: the spellings merged into one term or SOC (:func:`cart19.engine.terms.merged_spellings`)
     warnings: tuple[str, ...] = ()
     #: with ``groups``: :attr:`summary` per group (``group`` first); else None
     by_group: pl.DataFrame | None = None
+
+    @cached_property
+    def listing(self) -> pl.DataFrame:
+        """Per subject and syndrome group: :data:`LISTING_COLUMNS`."""
+        return syndrome_listing(self.syndromes, self.status)
+
+    @cached_property
+    def deaths(self) -> pl.DataFrame:
+        """Deaths of infused subjects: ``USUBJID,date,study_day,cause,relapse_before,SRCSEQ``."""
+        return death_listing(self.status)
+
+    @cached_property
+    def never_infused(self) -> pl.DataFrame:
+        """The last record of each subject never infused: ``USUBJID,event,date,result,term,SRCSEQ``."""
+        return never_infused_listing(self.events, self.status, codes=self.codes)
 
 
 # --------------------------------------------------------------------------- per subject
@@ -592,9 +610,10 @@ def safety_profile(
     return SafetyProfile(
         summary=summary(status, syndromes, periods, config),
         by_group=None if groups is None else summary(status, syndromes, periods, config, groups=groups),
-        listing=syndrome_listing(syndromes, status),
-        deaths=death_listing(status),
-        never_infused=never_infused_listing(coded, status, codes=codes),
+        status=status,
+        syndromes=syndromes,
+        events=coded,
+        codes=codes,
         warnings=tuple(warnings),
     )
 
