@@ -423,7 +423,7 @@ def summary(
     column (groups sorted by their text; subjects absent from ``groups`` in ``(missing)``).
     """
     mapping, names = _grouping(subjects, groups)
-    subjects = subjects.join(mapping, on="_sid", how="left")
+    subjects = subjects.with_columns(mapping.get_column("group"))  # (the mapping's rows are the subjects')
     infused = subjects.filter(pl.col("infused"))
     group_of = infused.select("_sid", "group")
     n_infused = infused.group_by("group").agg(pl.len().cast(pl.Int64()).alias("N"))
