@@ -139,7 +139,6 @@ def register(app: typer.Typer) -> None:
         quiet: QuietOpt = False,
     ) -> int:
         from cart19.cli.km import parse_landmarks
-        from cart19.engine.cuminc import cuminc_summary, gray_tests
         from cart19.engine.relapse import cir_dataset
         from cart19.io.subjects_file import with_covariates
 
@@ -161,6 +160,8 @@ def register(app: typer.Typer) -> None:
             else:
                 write_frame(rows, chosen, output, env, excel_safe=excel_safe)
             return 0
+        from cart19.engine.cuminc import cuminc_summary, gray_tests  # (numpy: not for --dataset)
+
         if tests:
             result = gray_tests(rows, groups)
             if chosen is Format.table:

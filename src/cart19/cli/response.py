@@ -180,9 +180,10 @@ def register(app: typer.Typer) -> None:
             if listing:
                 frame = with_covariates(inputs.traced(response_listing(bor)), inputs.covariates, on="USUBJID")
             else:
-                frame = response_rates(inputs.events, config, bor=bor)
+                frame = response_rates(inputs.events, config, bor=bor, subjects=inputs.subjects)
                 if groups is not None:
-                    frame = groups_then_total(response_rates(inputs.events, config, groups, bor=bor), frame)
+                    by_group = response_rates(inputs.events, config, groups, bor=bor, subjects=inputs.subjects)
+                    frame = groups_then_total(by_group, frame)
         if chosen is not Format.table:
             write_frame(frame, chosen, output, env, excel_safe=excel_safe)
         if env.stdout_isatty and (chosen is Format.table or output is not None):

@@ -122,7 +122,8 @@ def cir_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Confi
         ends = ends.join(first("hsct", "hsct", since_start), on="subject_id", how="left")
         if cfg.hsct == "censor":
             limits.append(pl.col("hsct_date"))
-    ends = ends.with_columns(pl.min_horizontal(*limits).alias("observed_until"))
+    # (collected once: every source below reads it)
+    ends = ends.with_columns(pl.min_horizontal(*limits).alias("observed_until")).collect(engine=tte._ENGINE).lazy()
 
     def observed(kind: pl.Expr) -> pl.LazyFrame:
         """The records of ``kind`` dated on or before the end of the subject's observation."""

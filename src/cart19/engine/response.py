@@ -35,7 +35,8 @@ import polars as pl
 from cart19.config import Config, ResponseConfig, ResponseRate
 from cart19.engine.dlt import clopper_pearson
 from cart19.engine.teae import percent_one_decimal
-from cart19.engine.tte import follow_up, timeline
+from cart19.engine.tte import TIMELINE_COLUMNS, follow_up, timeline
+from cart19.io.subjects import Subjects
 from cart19.io.subjects_file import group_of
 
 #: The BOR of an infused subject with no assessment in the window: not done.
@@ -105,7 +106,8 @@ def best_overall_response(events: pl.DataFrame, config: Config | None = None) ->
     cfg = config.response
     remission = list(config.response_sets.get(cfg.remission_set))
     response = list(config.response_sets.get(cfg.response_set))
-    records = timeline(events.filter(pl.col("event").is_in(_KINDS)))
+    # (the columns first: the filter then copies only those)
+    records = timeline(events.select(TIMELINE_COLUMNS).filter(pl.col("event").is_in(_KINDS)))
     fu = follow_up(records, cfg.window_days, config.response_sets.response)
     counted = fu.counted.lazy().with_columns(
         pl.col("result").replace_strict(list(cfg.bor_order), range(len(cfg.bor_order)), return_dtype=pl.Int32)
@@ -180,6 +182,7 @@ def response_rates(
     groups: pl.DataFrame | None = None,
     *,
     bor: pl.DataFrame | None = None,
+    subjects: Subjects | None = None,
 ) -> pl.DataFrame:
     """"Rates, each with an exact (Clopper-Pearson) two-sided 95% CI (the confidence level is
     the configuration's), for two denominators: the infused set (primary) and the enrolled set
@@ -189,7 +192,9 @@ def response_rates(
     :data:`RATES_COLUMNS`; ``rate`` and the limits as proportions, ``percent`` rounded to one
     decimal (half away from zero); empty where N = 0. With ``groups`` (``subject_id, group``),
     ``group`` comes first and there is one such block per group, groups sorted by their text.
-    ``bor``: :func:`best_overall_response` of the same events, when the caller has it.
+    ``bor``: :func:`best_overall_response` of the same events, when the caller has it;
+    ``subjects``: the reader's numbering of their subjects (:mod:`cart19.io.subjects`), when it
+    fits them: the enrolled set is then its identifiers (no pass over every record's text).
     """
     config = config or Config()
     cfg = config.response
@@ -199,9 +204,12 @@ def response_rates(
     infused = _with_group(bor.select("subject_id", *flags), groups)
     if groups is None:
         # the never infused are in no numerator: the enrolled set adds only to the denominator
-        enrolled, total = infused, events.select(pl.col("subject_id").n_unique()).item()
+        total = subjects.count if subjects is not None else events.select(pl.col("subject_id").n_unique()).item()
+        enrolled = infused
     else:
-        enrolled = _with_group(events.select(pl.col("subject_id").unique()), groups).join(
+        every = subjects.ids.alias("subject_id").to_frame() if subjects is not None else (
+            events.select(pl.col("subject_id").unique()))  # fmt: skip
+        enrolled = _with_group(every, groups).join(
             infused.drop("group"), on="subject_id", how="left"
         )
         total = None

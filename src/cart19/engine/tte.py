@@ -282,6 +282,10 @@ def _latest(frame: Frame, date: str = "date") -> Frame:
 # --------------------------------------------------------------------------------------------
 
 
+#: The columns of the events that :func:`timeline` keeps.
+TIMELINE_COLUMNS: tuple[str, ...] = ("line", "subject_id", "event", "date", "date_imputed", "end_date", "result", "mrd")
+
+
 def timeline(events: pl.DataFrame) -> pl.DataFrame:
     """The records of treated subjects, each with its subject's ``infusion_date`` and
     ``infusion_line``.
@@ -290,15 +294,16 @@ def timeline(events: pl.DataFrame) -> pl.DataFrame:
     endpoint." ``subject_id`` becomes an ``Enum`` of the treated subjects in sorted order
     (joins and group-bys on it are integer operations; sorting on it is sorting by the text).
     """
-    treated = treated_subjects(events)
-    ids = pl.Enum(treated.get_column("subject_id").sort())
-    treated = treated.with_columns(pl.col("subject_id").cast(ids))
+    treated = treated_subjects(events)  # sorted by subject: row i is the subject of Enum code i
+    ids = pl.Enum(treated.get_column("subject_id"))
     kept = (
-        events.select("line", "subject_id", "event", "date", "date_imputed", "end_date", "result", "mrd")
+        events.select(TIMELINE_COLUMNS)
         .with_columns(pl.col("subject_id").cast(ids, strict=False))  # untreated -> null
         .drop_nulls("subject_id")
     )
-    return kept.join(treated, on="subject_id", how="inner")
+    # the infusion attached by position (Enum code), not by a join; the records keep their order
+    code = kept.get_column("subject_id").to_physical()
+    return kept.with_columns(treated.get_column(c).gather(code) for c in ("infusion_date", "infusion_line"))
 
 
 def _origin(records: Frame, kind: str) -> Frame:
