@@ -37,24 +37,25 @@ def apply_cutoff(events: pl.DataFrame, cutoff: dt.date | None) -> CutoffResult:
     return CutoffResult(kept, events.height - kept.height, int(cleared))
 
 
-def first_event(events: pl.DataFrame, kind: str, *, name: str) -> pl.DataFrame:
-    """Per subject, the earliest record of ``kind``: ``subject_id, {name}_date, {name}_line``.
+def first_event(events: pl.DataFrame, kind: str, *, name: str, key: str = "subject_id") -> pl.DataFrame:
+    """Per subject, the earliest record of ``kind``: ``{key}, {name}_date, {name}_line``.
 
-    Ties on the date are broken by the input line, so the choice is defined.
+    Ties on the date are broken by the input line, so the choice is defined. ``key``: the column
+    telling subjects apart (``subject_id``, or the reader's integer codes, cart19.io.subjects).
     """
     return (
         events.filter(pl.col("event") == kind)
-        .sort("subject_id", "date", "line")
-        .group_by("subject_id", maintain_order=True)
+        .sort(key, "date", "line")
+        .group_by(key, maintain_order=True)
         .first()
-        .select("subject_id", pl.col("date").alias(f"{name}_date"), pl.col("line").alias(f"{name}_line"))
+        .select(key, pl.col("date").alias(f"{name}_date"), pl.col("line").alias(f"{name}_line"))
     )
 
 
-def treated_subjects(events: pl.DataFrame) -> pl.DataFrame:
+def treated_subjects(events: pl.DataFrame, *, key: str = "subject_id") -> pl.DataFrame:
     """"Origin: the infusion date, study day 0. Subjects without an infusion are outside the
-    treated (safety) set." -> ``subject_id, infusion_date, infusion_line``, sorted by subject."""
-    return first_event(events, "infusion", name="infusion").sort("subject_id")
+    treated (safety) set." -> ``{key}, infusion_date, infusion_line``, sorted by subject."""
+    return first_event(events, "infusion", name="infusion", key=key).sort(key)
 
 
 def subject_counts(subject_codes: pl.Series | None = None) -> tuple[pl.Expr, pl.Expr]:
@@ -65,17 +66,9 @@ def subject_counts(subject_codes: pl.Series | None = None) -> tuple[pl.Expr, pl.
     return subject.n_unique(), subject.filter(pl.col("event") == "infusion").n_unique()
 
 
-def untreated_subject_count(events: pl.DataFrame, subject_codes: pl.Series | None = None) -> int:
-    """Subjects with records but no infusion (counted in a warning)."""
-    every, treated = subject_counts(subject_codes)
-    # the treated subjects are among all subjects: the difference of the two counts
-    counts = events.lazy().select(every.alias("all"), treated.alias("treated")).collect().row(0)
-    return counts[0] - counts[1]
-
-
-def last_record_date(events: pl.DataFrame) -> pl.DataFrame:
+def last_record_date(events: pl.DataFrame, *, key: str = "subject_id") -> pl.DataFrame:
     """Per subject, the latest date of any record, AE end dates included:
-    ``subject_id, last_date``."""
-    return events.group_by("subject_id").agg(
+    ``{key}, last_date`` (``key`` as :func:`first_event` takes it)."""
+    return events.group_by(key).agg(
         pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max()).alias("last_date")
     )

@@ -496,21 +496,8 @@ def dlt_review(
     milestones = coded.select("line", "_sid", "event", "date", "result").filter(
         pl.col("event").is_in(["infusion", "death", "withdrawal"])
     )
-    # the treated subjects and their infusion dates: the earliest infusion record (by date,
-    # then line), as cart19.engine.common.treated_subjects takes it
-    treated = (
-        milestones.filter(pl.col("event") == "infusion")
-        .sort("_sid", "date", "line")
-        .group_by("_sid", maintain_order=True)
-        .agg(pl.col("date").first().alias("infusion_date"))
-    )
-    # each subject's last record date (cart19.engine.common.last_record_date), by code: a
-    # group-by over every record
-    last_dates = (
-        pl.DataFrame([subjects.codes.alias("_sid"), events.get_column("date"), events.get_column("end_date")])
-        .group_by("_sid")
-        .agg(pl.max_horizontal(pl.col("date").max(), pl.col("end_date").max()).alias("last_date"))
-    )
+    treated = treated_subjects(milestones, key="_sid").select("_sid", "infusion_date")
+    last_dates = last_record_date(coded.select("_sid", "date", "end_date"), key="_sid")
     # only AEs with onset in the DLT window and a grade some rule accepts can be DLTs (or pending,
     # see _safety_warnings); grade 5 AEs are needed for the warnings. Only the AE columns the
     # review reads: each step copies the columns it is given.
