@@ -594,7 +594,7 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
         "soc": lookup("soc", "soc"),
     }
     gathered = [
-        (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("line"),
+        pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("line"),
         id_index.alias("_sid"),
         # the identifier by its code, in one piece (the read column comes in the reader's chunks)
         pl.lit(subjects.ids).gather(id_index).alias("subject_id"),
