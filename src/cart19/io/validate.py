@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cart19.errors import Issue
-from cart19.io.subjects import Subjects
+from cart19.io.subjects import Subjects, subject_codes
 from cart19.model import (
     AE_ONLY_COLUMNS,
     COLUMNS,
@@ -668,7 +668,8 @@ def scan_coded(frame: pl.DataFrame, subjects: Subjects) -> Scanned:
     the errors of the whole table: the file-level rules look at one subject's records only.
     """
     warnings = _scanned_warnings(frame)
-    if frame.select(pl.col("_blank").any()).item():
+    has_blank = frame.select(pl.col("_blank").any()).item()
+    if has_blank:
         frame = frame.filter(~pl.col("_blank"))
     suspects = _suspect_lines(frame, subjects.count)
     # the kind as text: a lookup by its code (a cast of every row costs ~10x more)
@@ -677,7 +678,10 @@ def scan_coded(frame: pl.DataFrame, subjects: Subjects) -> Scanned:
     )
     if events.schema != pl.Schema(EVENTS_SCHEMA):
         events = events.cast(EVENTS_SCHEMA)  # type: ignore[arg-type]
-    subjects = Subjects(codes=frame.get_column("_sid"), ids=subjects.ids)
+    if has_blank:  # (a blank row's identifier, spaces, is no subject: it was one of ``subjects``)
+        subjects = subject_codes(events.get_column("subject_id"))
+    else:
+        subjects = Subjects(codes=frame.get_column("_sid"), ids=subjects.ids)
     return Scanned(events=events, warnings=warnings, suspects=suspects, subjects=subjects)
 
 
