@@ -131,6 +131,20 @@ def test_blank_rows_are_skipped_with_one_warning_and_do_not_shift_lines(write_by
     assert [w.message for w in result.warnings if "blank" in w.message] == ["3 blank row(s) skipped"]
 
 
+def test_a_blank_row_of_spaces_is_no_subject_of_the_events(write_bytes):
+    # a row whose subject_id is spaces and every other cell empty is skipped as blank; its
+    # "identifier" is then no subject of the events (the untreated warning named it)
+    data = csv("S2,enrolled,2024-01-02,,,,,,,", "   ,,,,,,,,,", "S1,enrolled,2024-01-03,,,,,,,", "S1,infusion,2024-01-10,,,,,,,")
+    result = read_events(write_bytes(data))
+    assert [w.message for w in result.warnings if "blank" in w.message] == ["1 blank row(s) skipped"]
+    assert result.subjects is not None
+    assert result.subjects.ids.to_list() == ["S2", "S1"]
+    assert result.subjects.ids.gather(result.subjects.codes).to_list() == result.events["subject_id"].to_list()
+    out = run_cli("validate", "--format", "json", write_bytes(data))
+    untreated = [w["message"] for w in json.loads(out.stdout)["warnings"] if "without an infusion" in w["message"]]
+    assert untreated == ["1 subject(s) without an infusion are outside the treated set and in no endpoint: S2"]
+
+
 def test_values_ignored_on_non_ae_rows_are_a_warning(write_bytes):
     result = read_events(write_bytes(csv("S1,infusion,2024-01-10,,3,,,,,CR")))
     assert {(w.line, w.column) for w in result.warnings} == {(2, "grade"), (2, "result")}

@@ -24,6 +24,7 @@ from cart19.errors import InputError, Issue
 from cart19.io.contradictions import contradiction_warnings, implausible_dates
 from cart19.io.integrity import (
     binary_error,
+    count_byte_unless_nul,
     fields_add_up,
     read_source,
     sep_hint,
@@ -112,8 +113,21 @@ def _file_sha256(source: str) -> str:
 # never exists in full. Anything else (a quoted line break, lone CR line breaks, a BOM, a
 # header or record polars cannot read ...) takes the eager path below, which diagnoses it.
 
-def _plain_csv_header(source: str) -> list[str] | None:
-    """The header of a CSV file the streaming path can read; None when the file needs the eager path.
+@dataclass(frozen=True)
+class _PlainCsv:
+    """What :func:`_plain_csv_header` learns of a CSV file the streaming path can read."""
+
+    #: the header's names, as written
+    header: list[str]
+    #: the commas of the header line
+    header_commas: int
+    #: the commas of the whole file (:func:`cart19.io.integrity.fields_add_up` checks them)
+    commas: int
+
+
+def _plain_csv_header(source: str) -> _PlainCsv | None:
+    """The header (and the commas) of a CSV file the streaming path can read; None when the
+    file needs the eager path.
 
     A carriage return is looked for only in the header: one further on ends up in a cell
     (polars keeps it in the text, but for the CR of a CRLF line end) or breaks the parse, and
@@ -121,23 +135,25 @@ def _plain_csv_header(source: str) -> list[str] | None:
     try:
         with open(source, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
             head = view[:65536]
-            if head.startswith(b"\xef\xbb\xbf") or head[:4] == PARQUET_MAGIC or view.find(b"\x00") >= 0:
-                return None  # (a NUL anywhere: the eager path names its line, in bounded memory)
+            if head.startswith(b"\xef\xbb\xbf") or head[:4] == PARQUET_MAGIC:
+                return None
+            end = head.find(b"\n")
+            first = head[:end] if end >= 0 else head
+            if end < 0 or b"\r" in first.rstrip(b"\r"):
+                return None  # (no line break in the first 64 KiB; a lone CR line break in the header)
+            if not first.strip() or sep_hint(first):
+                return None
+            header = _header_of(first)
+            if not header:
+                return None
+            # the file's commas, in the pass that looks for a NUL byte: with one anywhere (None),
+            # the eager path names its line, in bounded memory
+            commas = count_byte_unless_nul(view, ord(","))
     except (OSError, ValueError):  # no such file, a folder, an empty file ...: the eager path says what
         return None
-    end = head.find(b"\n")
-    first = head[:end] if end >= 0 else head
-    if end < 0 or b"\r" in first.rstrip(b"\r"):
-        return None  # (no line break in the first 64 KiB; a lone CR line break in the header)
-    if not first.strip() or sep_hint(first):
+    if commas is None:
         return None
-    header = _header_of(first)
-    return header or None
-
-
-def _first_line(source: str) -> bytes:
-    with open(source, "rb") as handle:
-        return handle.readline()
+    return _PlainCsv(header=header, header_commas=first.count(b","), commas=commas)
 
 
 def _scan(source: str, coded: dict[str, pl.DataType] | None = None, *, row_index: bool = True) -> pl.LazyFrame:
@@ -191,9 +207,10 @@ def _raw_columns(read_name: dict[str, str]) -> list[pl.Expr]:
 def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | None] | None:
     """Events, issues and the subjects' codes (record by record) of a CSV file read by
     streaming, or None when the file needs the eager path."""
-    header = _plain_csv_header(source)
-    if header is None:
+    plain = _plain_csv_header(source)
+    if plain is None:
         return None
+    header = plain.header
     scanned_coded = _scan_coded(source, header)
     if scanned_coded is None:
         return None
@@ -215,7 +232,7 @@ def _read_plain_csv(source: str) -> tuple[pl.DataFrame, list[Issue], Subjects | 
     unknown = iter(range(len(names)))
     from_file = [name if name in COLUMNS else f"_unknown_{next(unknown)}" for name in names]
     texts = {"subject_id": (subjects.ids, subjects.codes)}
-    if not fields_add_up(source, _first_line(source), coded, from_file, values, texts):
+    if not fields_add_up(plain.commas, plain.header_commas, coded, from_file, values, texts):
         return None  # polars fills the fields missing from a short record with nulls: the eager path names it
     rows = coded_rows(coded.select(pl.exclude("^_unknown_.*$")), values, subjects)
     del coded  # the coded table is not needed any more: at 1M subjects it holds ~1.9 GiB

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cart19.errors import Issue
-from cart19.io.subjects import Subjects
+from cart19.io.subjects import Subjects, subject_codes
 from cart19.model import (
     AE_ONLY_COLUMNS,
     COLUMNS,
@@ -573,9 +573,9 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
     )  # fmt: skip
     not_ae = known & ~is_ae
     no_result = known & (vocab == 0)
+    held = [(no_result if column == "result" else not_ae) & has[column] for column, _, _ in _ignored_rules()]
     ignored = pl.sum_horizontal(
-        ((no_result if column == "result" else not_ae) & has[column]).cast(pl.UInt8) * (1 << position)
-        for position, (column, _, _) in enumerate(_ignored_rules())
+        ignores.cast(pl.UInt8) * (1 << position) for position, ignores in enumerate(held)
     ).cast(pl.UInt8)
     blank = pl.col("_no_subject") & ~pl.any_horizontal(has[c] for c in _TEXT_COLUMNS)
 
@@ -588,15 +588,18 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
         )
     else:
         no_subject = id_index.is_null()
+        if subjects.codes.null_count() == 0:  # (every row has a subject: none is blank)
+            blank = pl.lit(False)
     ae_only = {
         "end_date": lookup("end_date", "_end_date_lo"),
         "term": lookup("term", "term"),
         "soc": lookup("soc", "soc"),
     }
     gathered = [
-        (pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias("line"),
+        pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias("line"),
         id_index.alias("_sid"),
-        pl.col("subject_id"),
+        # the identifier by its code, in one piece (the read column comes in the reader's chunks)
+        pl.lit(subjects.ids).gather(id_index).alias("subject_id"),
         no_subject.alias("_no_subject"),
         lookup("event", "_code").alias("_k"),
         lookup("date", "_date_lo").alias("date"),
@@ -619,9 +622,13 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
         pl.when((pl.col("_result_bits") & vocab) != 0).then(pl.col("_spelling")).alias("result"),
         pl.when(kind == _KIND_CODE[MRD_KIND]).then(pl.col("_mrd")).alias("mrd"),
     ]
+    rows = frame.lazy().select(gathered).collect(engine="in-memory")
+    # a value the format ignores is rare: the rows' bits of them (~10% of this function's
+    # time) are packed only when some row holds one
+    if not rows.select(pl.any_horizontal(held).any()).item():
+        ignored = pl.lit(0, pl.UInt8)
     return (
-        frame.lazy()
-        .select(gathered)
+        rows.lazy()
         .select(
             *canonical,
             pl.col("_sid"),
@@ -630,8 +637,8 @@ def coded_rows(frame: pl.DataFrame, values: pl.Series, subjects: Subjects) -> pl
             pl.col("_no_subject"),
             ignored.alias("_ignored"),
         )
-        # in one chunk per column (``subject_id`` comes in the reader's chunks; polars 2.1's
-        # default streaming engine would cut the rest into ~30). A frame whose columns are cut
+        # in one chunk per column (polars 2.1's default streaming engine would cut them into
+        # ~30; the in-memory engine leaves them whole, and this is then free). A frame whose columns are cut
         # at different rows is copied whole by every eager operation on it (select, filter:
         # ~0.1-0.2 s each at 100k subjects), and the events frame made from this one is what
         # every command works on.
@@ -661,16 +668,20 @@ def scan_coded(frame: pl.DataFrame, subjects: Subjects) -> Scanned:
     the errors of the whole table: the file-level rules look at one subject's records only.
     """
     warnings = _scanned_warnings(frame)
-    if frame.select(pl.col("_blank").any()).item():
+    has_blank = frame.select(pl.col("_blank").any()).item()
+    if has_blank:
         frame = frame.filter(~pl.col("_blank"))
-    suspects = _suspect_lines(frame)
+    suspects = _suspect_lines(frame, subjects.count)
     # the kind as text: a lookup by its code (a cast of every row costs ~10x more)
     events = frame.select(
         *[pl.lit(_KIND_TEXTS).gather(pl.col("_k")).alias(c) if c == "event" else pl.col(c) for c in EVENTS_SCHEMA]
     )
     if events.schema != pl.Schema(EVENTS_SCHEMA):
         events = events.cast(EVENTS_SCHEMA)  # type: ignore[arg-type]
-    subjects = Subjects(codes=frame.get_column("_sid"), ids=subjects.ids)
+    if has_blank:  # (a blank row's identifier, spaces, is no subject: it was one of ``subjects``)
+        subjects = subject_codes(events.get_column("subject_id"))
+    else:
+        subjects = Subjects(codes=frame.get_column("_sid"), ids=subjects.ids)
     return Scanned(events=events, warnings=warnings, suspects=suspects, subjects=subjects)
 
 
@@ -692,9 +703,10 @@ def _scanned_warnings(frame: pl.DataFrame) -> list[Issue]:
     return warnings
 
 
-def _suspect_lines(frame: pl.DataFrame) -> pl.Series:
+def _suspect_lines(frame: pl.DataFrame, count: int) -> pl.Series:
     """The lines :func:`scan_coded` calls suspects (see there), in order. Subjects are told
-    apart by their code ``_sid`` and kinds by theirs, ``_k``: every step is a group-by of integers."""
+    apart by their code ``_sid`` (below ``count``) and kinds by theirs, ``_k``: every step is a
+    group-by of integers, or a look-up by code."""
     infusion, death, ae = (_KIND_CODE[k] for k in ("infusion", "death", "ae"))
     valid = (
         frame.lazy()
@@ -710,18 +722,17 @@ def _suspect_lines(frame: pl.DataFrame) -> pl.Series:
     )
     # with one death per subject (two are suspect already) its latest possible day
     death_hi = pl.when(pl.col("date_imputed")).then(pl.col("date").dt.month_end()).otherwise(pl.col("date"))
-    deaths = valid.filter(pl.col("_k") == death).group_by("_sid").agg(death_hi.min().alias("_death_hi"))
-    # each subject's latest date and AE end date other than the death's
-    latest = (
-        valid.filter(pl.col("_k") != death)
-        .group_by("_sid")
-        .agg(pl.col("date").max(), pl.col("end_date").filter(pl.col("_k") == ae).max())
-    )
-    after = (
-        latest.join(deaths, on="_sid", how="inner")
-        .filter((pl.col("date") > pl.col("_death_hi")) | (pl.col("end_date") > pl.col("_death_hi")).fill_null(False))
-        .select("_sid")
-    )
+    deaths = valid.filter(pl.col("_k") == death).group_by("_sid").agg(death_hi.min().alias("_death_hi")).collect()
+    # the subjects with a record other than the death dated after it, or an AE ending after it:
+    # each record compared with its subject's death, looked up by code (a group-by of every
+    # record, then a join, took ~3x as long)
+    death_of = pl.lit(
+        pl.repeat(None, count, dtype=pl.Date, eager=True).scatter(deaths.get_column("_sid"), deaths.get_column("_death_hi"))
+    ).gather(pl.col("_sid"))
+    after = valid.filter(
+        (pl.col("_k") != death)
+        & ((pl.col("date") > death_of) | ((pl.col("_k") == ae) & (pl.col("end_date") > death_of))).fill_null(False)
+    ).select("_sid")
     subjects = pl.concat([twice, after]).unique().collect().to_series()
     suspect = pl.col("_error")
     if subjects.len():
