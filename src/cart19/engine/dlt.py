@@ -449,6 +449,19 @@ def review_by_group(subjects: pl.DataFrame, groups: pl.DataFrame, config: Config
     return pl.DataFrame(rows, schema=schema).select(GROUP_COLUMNS)
 
 
+def evaluable_from_date(config: DLTConfig) -> pl.Expr:
+    """The day from which a subject without a DLT is DLT-evaluable: the infusion date plus
+    ``dlt.evaluable_through_day`` days (on ``infusion_date``)."""
+    return pl.col("infusion_date") + pl.duration(days=config.evaluable_through_day)
+
+
+def followed_through_window(config: DLTConfig) -> pl.Expr:
+    """Followed long enough to be DLT-evaluable without a DLT: a record (``last_date``, the
+    subject's latest date or AE end date) on or after :func:`evaluable_from_date`. The review
+    (:func:`dlt_review`) and the safety profile's ``dlt_evaluable`` share it."""
+    return pl.col("last_date") >= evaluable_from_date(config)
+
+
 def dlt_review(
     events: pl.DataFrame,
     config: Config,
@@ -565,7 +578,7 @@ def dlt_review(
         )
     )
     infusion = pl.col("infusion_date")
-    evaluable_from = infusion + pl.duration(days=dlt_config.evaluable_through_day)
+    evaluable_from = evaluable_from_date(dlt_config)
     subjects_frame = (
         treated.join(last_dates, on="_sid", how="left")
         .join(ends, on="_sid", how="left")
@@ -581,7 +594,7 @@ def dlt_review(
         )
     )
     has_dlt = pl.col("dlt_rules").list.len().fill_null(0) > 0
-    followed = pl.col("last_date") >= pl.col("evaluable_from")
+    followed = followed_through_window(dlt_config)
     died = pl.col("death_date").is_not_null()
     withdrew = pl.col("withdrawal_date").is_not_null()
     reviewing_early = pl.lit(review_date, pl.Date()) < pl.col("evaluable_from")

@@ -29,7 +29,7 @@ import polars as pl
 
 from cart19.config import Config
 from cart19.engine.common import apply_cutoff
-from cart19.engine.dlt import ae_records, flag_dlt_rules
+from cart19.engine.dlt import ae_records, flag_dlt_rules, followed_through_window
 from cart19.engine.terms import key_set, spelling_warnings_of, vocabulary, with_terms
 from cart19.io.subjects import Subjects, subject_codes
 from cart19.io.subjects_file import group_of
@@ -185,7 +185,7 @@ def subject_status(
     adequate = (kinds == "assessment") & (pl.col("result") != "NE")
     assessed = read.filter(adequate & (pl.col("date") - infusion).dt.total_days().is_between(1, window))
     relapses, assessed = (f.get_column("_sid").unique().implode() for f in pl.collect_all([relapses, assessed]))
-    followed = pl.col("last_date") >= infusion + pl.duration(days=config.dlt.evaluable_through_day)
+    followed = followed_through_window(config.dlt)
     subjects_frame = subjects_frame.with_columns(
         pl.col("_sid").is_in(relapses).alias("relapse_before_death"),
         pl.col("_sid").is_in(assessed).alias("efficacy_evaluable"),
