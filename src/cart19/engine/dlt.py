@@ -94,9 +94,10 @@ def rule_expression(rule: DLTRule, config: DLTConfig) -> pl.Expr:
     return met.fill_null(False)
 
 
-def _rule_pending(rule: DLTRule, config: DLTConfig) -> pl.Expr | None:
+def rule_pending(rule: DLTRule, config: DLTConfig) -> pl.Expr | None:
     """An ongoing AE that meets the rule's term and grade conditions but not yet its duration or
-    resolution condition, which more follow-up could still satisfy (a warning, not a DLT)."""
+    resolution condition, which more follow-up could still satisfy (a warning, not a DLT): the
+    review's "may still meet" warnings and the report's list of possible DLTs both ask this."""
     if rule.longer_than_days is None and rule.not_resolved_by_day is None:
         return None
     static = rule.model_copy(update={"longer_than_days": None, "not_resolved_by_day": None})
@@ -713,7 +714,7 @@ def _safety_warnings(events: pl.DataFrame, aes: pl.DataFrame, subjects: pl.DataF
 
     pending_conditions = []
     for rule in config.dlt.rules:
-        expr = _rule_pending(rule, config.dlt)
+        expr = rule_pending(rule, config.dlt)
         if expr is not None:
             pending_conditions.append((rule.name, expr))
     if pending_conditions:

@@ -296,12 +296,12 @@ def _possible_dlts(events: pl.DataFrame, review: Any, config: Config) -> pl.Data
     rules (descriptions), open`` (``open``: follow-up goes on; false: it ended by death or
     withdrawal and the rule cannot be assessed)."""
     from cart19.engine.common import last_record_date
-    from cart19.engine.dlt import _rule_pending, ae_records, treated_aes
+    from cart19.engine.dlt import ae_records, rule_pending, treated_aes
     from cart19.engine.terms import ae_vocabulary
 
     schema = {"subject_id": pl.String(), "line": pl.Int64(), "term": pl.String(), "grade": pl.Int64(),
               "study_day": pl.Int64(), "duration_days": pl.Int64(), "rules": pl.String(), "open": pl.Boolean()}  # fmt: skip
-    pending = [(rule, _rule_pending(rule, config.dlt)) for rule in config.dlt.rules]
+    pending = [(rule, rule_pending(rule, config.dlt)) for rule in config.dlt.rules]
     pending = [(rule, expr) for rule, expr in pending if expr is not None]
     candidates = review.subjects.filter(pl.col("status") != "dlt").select(
         "subject_id", "infusion_date"
