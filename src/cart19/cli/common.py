@@ -348,7 +348,7 @@ def load_inputs(
         warnings.append(NO_RECORDS_WARNING)
     untreated = untreated_subjects(cut.events, subjects)
     if untreated.len():
-        warnings.append(untreated_warning(cut.events, untreated.len(), subjects, untreated=untreated))
+        warnings.append(untreated_warning(untreated))
     if covariates is not None:
         from cart19.io.subjects_file import subject_mismatch
 
@@ -393,17 +393,13 @@ def untreated_subjects(events: pl.DataFrame, subjects: Subjects | None = None) -
     )
 
 
-def untreated_warning(
-    events: pl.DataFrame, count: int, subjects: Subjects | None = None, *, untreated: pl.Series | None = None
-) -> str:
+def untreated_warning(untreated: pl.Series) -> str:
     """``N subject(s) without an infusion are outside the treated set and in no endpoint: S1,
-    S2, S3 and N more`` (the count first; the subjects sorted). ``subjects``: as
-    :func:`untreated_subjects` takes them; ``untreated``: :func:`untreated_subjects` of
-    ``events``, when the caller has it already."""
+    S2, S3 and N more`` (the count first; the subjects sorted), for ``untreated``:
+    :func:`untreated_subjects`."""
     import polars as pl
 
-    if untreated is None:
-        untreated = untreated_subjects(events, subjects)
+    count = untreated.len()
     ids = untreated.cast(pl.String).sort().head(NAMED_SUBJECTS).to_list()
     return (f"{count} subject(s) without an infusion are outside the treated set and in no endpoint: "
             f"{named_subjects(ids, count)}")  # fmt: skip

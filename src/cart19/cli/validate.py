@@ -14,6 +14,7 @@ from cart19.cli.common import (
     QuietOpt,
     SubjectsCheckOpt,
     command,
+    untreated_subjects,
     untreated_warning,
 )
 from cart19.errors import ExitCode
@@ -110,7 +111,8 @@ def register(app: typer.Typer) -> None:
             warnings.append(Issue(None, None, None, NO_RECORDS_WARNING, "warning"))
         untreated = summary["subjects"] - summary["infused_subjects"]
         if untreated:
-            warnings.append(Issue(None, None, None, untreated_warning(result.events, untreated, result.subjects), "warning"))
+            text = untreated_warning(untreated_subjects(result.events, result.subjects))
+            warnings.append(Issue(None, None, None, text, "warning"))
         if covariates is not None:
             ids = result.subjects.ids if result.subjects is not None else result.events.get_column("subject_id")
             warnings.extend(Issue(None, None, None, text, "warning") for text in subject_mismatch(covariates, ids))

@@ -107,21 +107,24 @@ def rule_pending(rule: DLTRule, config: DLTConfig) -> pl.Expr | None:
 # --- AE records with what the rules need ----------------------------------------------------
 
 
-def _aes_with_infusion(events: pl.DataFrame, treated: pl.DataFrame, where: pl.Expr | None = None) -> pl.DataFrame:
+def _aes_with_infusion(
+    events: pl.DataFrame, treated: pl.DataFrame, where: pl.Expr | None = None, *, key: str = "subject_id"
+) -> pl.DataFrame:
     """Every ``ae`` record (that meets ``where``, if given), in input order, with its subject's
     ``infusion_date``, ``study_day`` (infusion = day 0) and ``_subject``: the subject's row
     number in ``treated`` (a :func:`~cart19.engine.common.treated_subjects` frame), null for a
     subject outside it. The caller filters on ``_subject`` together with whatever else it
-    selects on.
+    selects on. ``key``: the column telling subjects apart in both (the identifier, or the
+    reader's integer codes).
 
     A left join: with the filter, the same rows as an inner join keeping the left order, which
     is several times slower in polars.
     """
-    infusions = treated.select("subject_id", "infusion_date").with_row_index("_subject")
+    infusions = treated.select(key, "infusion_date").with_row_index("_subject")
     is_ae = pl.col("event") == "ae"
     return (
         events.filter(is_ae if where is None else is_ae & where)
-        .join(infusions, on="subject_id", how="left", maintain_order="left")
+        .join(infusions, on=key, how="left", maintain_order="left")
         .with_columns((pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("study_day"))
     )
 
@@ -517,16 +520,11 @@ def dlt_review(
     # review reads: each step copies the columns it is given.
     lowest_grade = min((rule.min_grade for rule in dlt_config.rules), default=5)
     in_window = pl.col("study_day").is_between(0, dlt_config.window_days)
+    ae_columns = coded.select("line", "_sid", "event", "date", "end_date", "grade", "term", "soc")
     candidates = (
-        coded.select("line", "_sid", "event", "date", "end_date", "grade", "term", "soc")
-        # the grade first: a test on small integers that leaves few records to compare as text
-        .filter(pl.col("grade") >= lowest_grade)
-        .filter(pl.col("event") == "ae")
-        # (a left join, then a filter on the infusion: the rows of an inner join keeping the
-        # left order, faster in polars)
-        .join(treated, on="_sid", how="left", maintain_order="left")
-        .with_columns((pl.col("date") - pl.col("infusion_date")).dt.total_days().alias("study_day"))
-        .filter(pl.col("infusion_date").is_not_null() & (in_window | (pl.col("grade") == 5)))
+        _aes_with_infusion(ae_columns, treated, where=pl.col("grade") >= lowest_grade, key="_sid")
+        .filter(pl.col("_subject").is_not_null() & (in_window | (pl.col("grade") == 5)))
+        .drop("_subject")
         .join(last_dates, on="_sid", how="left", maintain_order="left")
     )
     aes = flag_dlt_rules(_with_rule_columns(candidates), config)
