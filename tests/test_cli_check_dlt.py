@@ -163,7 +163,8 @@ def test_three_subjects_json_document_is_json_dumps_of_the_hand_worked_review(tm
     0.91 > 0.8: met, exit 3); Dose B 0/1 (CI [0, 0.975], P = 0.7^2 = 0.49).
 
     The file is the standard library's ``json.dumps(data, indent=2, ensure_ascii=False)`` and a
-    newline, byte for byte: the term as UTF-8, the quote and backslash escaped."""
+    newline, byte for byte, but for the subject rows: each is one line, compact, indented by four
+    spaces; the term as UTF-8, the quote and backslash escaped."""
     events, subjects, target = tmp_path / "events.csv", tmp_path / "subjects.csv", tmp_path / "review.json"
     events.write_text(EVENTS_3, encoding="utf-8")
     subjects.write_text(SUBJECTS_3, encoding="utf-8")
@@ -172,9 +173,10 @@ def test_three_subjects_json_document_is_json_dumps_of_the_hand_worked_review(tm
 
     document = target.read_bytes()
     data = json.loads(document)
-    assert document == (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+    assert document == _indented_with_subject_lines(data)
     assert "Insuffisance rénale aiguë".encode() in document
-    assert b'"cohort": "Dose \\"A\\" 1\\\\2"' in document
+    assert b'"cohort":"Dose \\"A\\" 1\\\\2"' in document
+    assert document.count(b"\n") == len(_indented_with_subject_lines({**data, "subjects": []}).splitlines()) + 4
 
     no_dlt = {"dlt_terms": [], "dlt_rules": [], "dlt_events": []}
     assert data["subjects"] == [
@@ -209,6 +211,15 @@ def test_three_subjects_json_document_is_json_dumps_of_the_hand_worked_review(tm
     assert data["stopping_rule_met_groups"] == [DOSE_A]
 
 
+def _indented_with_subject_lines(data: dict) -> bytes:
+    """``json.dumps(data, indent=2, ensure_ascii=False)`` and a newline, but for ``subjects``:
+    one compact object per line, indented by four spaces."""
+    rows = ",\n".join("    " + json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in data["subjects"])
+    subjects = f"[\n{rows}\n  ]" if rows else "[]"
+    placeholder = {**data, "subjects": "SUBJECT ROWS"}
+    return (json.dumps(placeholder, indent=2, ensure_ascii=False) + "\n").replace('"SUBJECT ROWS"', subjects).encode()
+
+
 def test_the_json_document_is_the_review_data_written_by_the_json_library(tmp_path):
     """In process: the bytes are the JSON library's writing of ``to_json_dict()``, and they read
     back as that same dict."""
@@ -219,11 +230,40 @@ def test_the_json_document_is_the_review_data_written_by_the_json_library(tmp_pa
 
     path = tmp_path / "events.csv"
     path.write_text(EVENTS_3, encoding="utf-8")
-    data = dlt_review(read_events(path).events, Config()).to_json_dict()
+    review = dlt_review(read_events(path).events, Config())
+    data = review.to_json_dict()
     document = json_document(data)
     assert document == (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
     assert json.loads(document) == data
     assert [s["status"] for s in data["subjects"]] == ["dlt", "no_dlt", "in_window"]
+    # the subject rows as a frame (what check-dlt writes): polars writes them, one per line,
+    # and they read back as the same dicts, in the same key order
+    framed = json_document(review.to_json_dict(subjects_as_frame=True))
+    assert framed == _indented_with_subject_lines(data)
+    assert json.loads(framed) == data
+    assert [list(row) for row in json.loads(framed)["subjects"]] == [list(row) for row in data["subjects"]]
+
+
+def test_json_document_writes_a_frame_as_its_rows_one_per_line():
+    """A polars frame among the values: the array of its rows, each ``to_dicts()``'s object,
+    written by polars one per line; text as UTF-8 with JSON's escapes (a quote, a backslash, a
+    line break, a control character), a line separator U+2028 left as it is (it is no line
+    break of the document), nulls, nested lists and structs; an empty frame is ``[]``."""
+    import polars as pl
+
+    from cart19.io.write import json_document
+
+    frame = pl.DataFrame({"id": ['é "q" \\', "a\nb\t\x01\u2028", None], "n": [1, None, 3],
+                          "rules": [["x"], [], None]}).with_columns(pair=pl.struct("n", "id"))  # fmt: skip
+    document = json_document({"before": 1, "rows": frame, "empty": frame.clear(), "after": [2]})
+    assert document == (
+        b'{\n  "before": 1,\n  "rows": [\n'
+        b'    {"id":"\xc3\xa9 \\"q\\" \\\\","n":1,"rules":["x"],"pair":{"n":1,"id":"\xc3\xa9 \\"q\\" \\\\"}},\n'
+        b'    {"id":"a\\nb\\t\\u0001\xe2\x80\xa8","n":null,"rules":[],"pair":{"n":null,"id":"a\\nb\\t\\u0001\xe2\x80\xa8"}},\n'
+        b'    {"id":null,"n":3,"rules":null,"pair":{"n":3,"id":null}}\n'
+        b'  ],\n  "empty": [],\n  "after": [\n    2\n  ]\n}\n'
+    )
+    assert json.loads(document)["rows"] == frame.to_dicts()
 
 
 def test_json_document_spells_tiny_floats_as_orjson_does_the_same_numbers():

@@ -189,7 +189,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         import dataclasses
 
-        from cart19.engine.dlt import collector_paused, dlt_review
+        from cart19.engine.dlt import dlt_review
         from cart19.engine.terms import ae_vocabularies, spelling_warnings_of
         from cart19.io.subjects_file import with_covariates
         from cart19.io.write import json_document, write_bytes, write_to_stdout
@@ -221,9 +221,7 @@ def register(app: typer.Typer) -> None:
                      "(--format json lists them all)")  # fmt: skip
 
         if chosen is Format.json:
-            # the data of every subject built, written and freed with the garbage collector paused
-            with collector_paused():
-                document = json_document(review.to_json_dict())
+            document = json_document(review.to_json_dict(subjects_as_frame=True))
             if output is not None:
                 write_bytes(output, document)
             else:

@@ -279,13 +279,16 @@ class DLTReview:
             counts[status] = n
         return counts
 
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json_dict(self, *, subjects_as_frame: bool = False) -> dict[str, Any]:
         """The ``check-dlt --format json`` object (cli.md) as data: text, numbers, booleans,
         null, lists and dicts (dates as ISO text), for a JSON library to write
-        (:func:`cart19.io.write.json_document`)."""
+        (:func:`cart19.io.write.json_document`). ``subjects_as_frame``: the subject rows stay
+        a polars frame (the same values), which ``json_document`` writes row by row without
+        making Python objects of them."""
+        subjects = self._json_subjects()
         return {
             "review_date": None if self.review_date is None else self.review_date.isoformat(),
-            "subjects": _records(self._json_subjects()),
+            "subjects": subjects if subjects_as_frame else _records(subjects),
             "treated": self.subjects.height,
             "evaluable": self.evaluable,
             "dlt": self.dlt,
