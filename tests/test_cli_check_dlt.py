@@ -247,19 +247,19 @@ def test_the_json_document_is_the_review_data_written_by_the_json_library(tmp_pa
 def test_json_document_writes_a_frame_as_its_rows_one_per_line():
     """A polars frame among the values: the array of its rows, each ``to_dicts()``'s object,
     written by polars one per line; text as UTF-8 with JSON's escapes (a quote, a backslash, a
-    line break, a control character), a line separator U+2028 left as it is (it is no line
+    carriage return and a line break, a control character), a line separator U+2028 left as it is (it is no line
     break of the document), nulls, nested lists and structs; an empty frame is ``[]``."""
     import polars as pl
 
     from cart19.io.write import json_document
 
-    frame = pl.DataFrame({"id": ['é "q" \\', "a\nb\t\x01\u2028", None], "n": [1, None, 3],
+    frame = pl.DataFrame({"id": ['é "q" \\', "a\r\nb\t\x01\u2028", None], "n": [1, None, 3],
                           "rules": [["x"], [], None]}).with_columns(pair=pl.struct("n", "id"))  # fmt: skip
     document = json_document({"before": 1, "rows": frame, "empty": frame.clear(), "after": [2]})
     assert document == (
         b'{\n  "before": 1,\n  "rows": [\n'
         b'    {"id":"\xc3\xa9 \\"q\\" \\\\","n":1,"rules":["x"],"pair":{"n":1,"id":"\xc3\xa9 \\"q\\" \\\\"}},\n'
-        b'    {"id":"a\\nb\\t\\u0001\xe2\x80\xa8","n":null,"rules":[],"pair":{"n":null,"id":"a\\nb\\t\\u0001\xe2\x80\xa8"}},\n'
+        b'    {"id":"a\\r\\nb\\t\\u0001\xe2\x80\xa8","n":null,"rules":[],"pair":{"n":null,"id":"a\\r\\nb\\t\\u0001\xe2\x80\xa8"}},\n'
         b'    {"id":null,"n":3,"rules":null,"pair":{"n":3,"id":null}}\n'
         b'  ],\n  "empty": [],\n  "after": [\n    2\n  ]\n}\n'
     )
