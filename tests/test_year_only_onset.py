@@ -133,6 +133,25 @@ def test_adae_carries_astdtf_m(tmp_path):
         (6, D(2025, 1, 1), "M")]  # fmt: skip
 
 
+@pytest.mark.parametrize(("onset", "adt", "flag"), [("2025", "2025-01-01", "M"), ("2025-02", "2025-02-01", "D")])
+def test_adttes_adtf_is_m_when_the_last_known_alive_date_is_a_year_only_onset(tmp_path, onset, adt, flag):
+    """P3, infused 2024-03-05, CR on 2024-04-02, and last seen in an AE with onset 2025 (imputed
+    to 2025-01-01, flag M: month and day imputed) or 2025-02 (2025-02-01, flag D). OS is
+    censored at that last known alive date: AVAL = 302 + 1 = 303 (or 302 + 31 + 1 = 334), SRCDOM
+    ae, SRCSEQ its line 4, ADTF the onset's flag. EFS is censored at the last adequate
+    assessment (line 3), whose date is whole: no ADTF."""
+    rows = [{"subject_id": "P3", "event": "infusion", "date": "2024-03-05"},
+            {"subject_id": "P3", "event": "assessment", "date": "2024-04-02", "result": "CR"},
+            {"subject_id": "P3", "event": "ae", "date": onset, "grade": "1", "term": "Cough"}]  # fmt: skip
+    result = run_cli("derive", _plain(tmp_path, rows), "--format", "csv", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    adtte = pl.read_csv(io.StringIO(result.stdout), infer_schema=False)
+    rows_by_param = {r[0]: r[1:] for r in adtte.select("PARAMCD", "ADT", "AVAL", "CNSR", "SRCDOM", "SRCSEQ", "ADTF").rows()}
+    aval = "303" if flag == "M" else "334"
+    assert rows_by_param["OS"] == (adt, aval, "1", "ae", "4", flag)
+    assert rows_by_param["EFS"] == ("2024-04-02", "29", "1", "assessment", "3", None)
+
+
 def test_the_reports_data_quality_list_says_flag_m_for_a_year_only_onset(tmp_path):
     events = read_events(_plain(tmp_path)).events
     assert data_quality_warnings(events, SimpleNamespace(warnings=[])) == [

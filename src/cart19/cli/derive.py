@@ -43,7 +43,8 @@ One row per treated subject and parameter with the columns
 USUBJID,PARAMCD,PARAM,STARTDT,ADT,AVAL,AVALU,CNSR,EVNTDESC,CNSDTDSC,SRCDOM,SRCSEQ,ADTF
 (AVAL in days, CNSR 0 = event, 1 = censored; SRCDOM/SRCSEQ name the event kind and input line
 each date came from; from an SDTM folder, the domain and the record's --SEQ, with the date
-variable in a last column SRCVAR; ADTF = D where that date was imputed). PARAMCD is OS, EFS,
+variable in a last column SRCVAR; ADTF = D where that date's day was imputed, M where its month
+was too). PARAMCD is OS, EFS,
 EFSS1, EFSS2, EFSS3, DOR or RFS (relapse-free survival from the first remission), in that order
 per subject; then the covariates of --subjects. The rules are in docs/endpoints.md, docs/relapse.md and the configuration
 (`cart19 config`).

@@ -87,7 +87,8 @@ def adtte_variables(config: Config) -> tuple[Variable, ...]:
         Variable("SRCVAR", "Source Variable", "string", "Variable of the record ADT was taken from"),
         Variable("SRCSEQ", "Source Sequence Number", "integer",
                  "Input line (or SDTM --SEQ) of the record ADT was taken from"),
-        Variable("ADTF", "Analysis Date Imputation Flag", "string", "D when the source date was imputed (day)"),
+        Variable("ADTF", "Analysis Date Imputation Flag", "string",
+                 "D when the source date's day was imputed (YYYY-MM), M when its month was too (a year alone)"),
     )  # fmt: skip
 
 

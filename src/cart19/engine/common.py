@@ -20,6 +20,16 @@ class CutoffResult:
     end_dates_cleared: int
 
 
+def date_flag(date_imputed: pl.Expr | None = None, month_imputed: pl.Expr | None = None) -> pl.Expr:
+    """ADaM's date imputation flag (``*DTF``) of a record's date, from its ``date_imputed`` and
+    ``month_imputed`` (:mod:`cart19.schema`; the columns of those names by default): ``"M"`` when
+    the month was imputed too (an AE onset given as a year alone), ``"D"`` when only the day was
+    (``YYYY-MM``), else null."""
+    day = pl.col("date_imputed") if date_imputed is None else date_imputed
+    month = pl.col("month_imputed") if month_imputed is None else month_imputed
+    return pl.when(month).then(pl.lit("M")).when(day).then(pl.lit("D")).otherwise(pl.lit(None, pl.String()))
+
+
 def apply_cutoff(events: pl.DataFrame, cutoff: dt.date | None) -> CutoffResult:
     """"Data cutoff: every record dated after it is set aside before anything is derived,
     and counted in a warning."

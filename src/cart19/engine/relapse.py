@@ -50,6 +50,7 @@ import polars as pl
 
 from cart19.config import Config
 from cart19.engine import tte
+from cart19.engine.common import date_flag
 from cart19.engine.tte import Parameter, source
 from cart19.io.subjects import Subjects
 
@@ -104,12 +105,12 @@ def cir_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Confi
     after_day0 = _DATE > pl.col("infusion_date")
 
     def first(kind: str, name: str, frame: pl.LazyFrame) -> pl.LazyFrame:
-        """``subject_id, {name}_date, {name}_line, {name}_imputed``: the first ``kind`` record."""
+        """``subject_id, {name}_date, {name}_line, {name}_dtf``: the first ``kind`` record."""
         return tte._earliest(frame.filter((_EVENT == kind) & after_day0)).select(
             "subject_id",
             _DATE.alias(f"{name}_date"),
             pl.col("line").alias(f"{name}_line"),
-            pl.col("date_imputed").fill_null(False).alias(f"{name}_imputed"),
+            date_flag().alias(f"{name}_dtf"),
         )
 
     since_start = timed.join(start, on="subject_id", how="inner").filter(_DATE >= pl.col("startdt"))
@@ -172,7 +173,7 @@ def cir_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Confi
                 date=pl.col("hsct_date"),
                 srcdom="hsct",
                 srcseq=pl.col("hsct_line"),
-                imputed=pl.col("hsct_imputed"),
+                dtf=pl.col("hsct_dtf"),
                 priority=_HSCT,
             )
         )
@@ -183,7 +184,7 @@ def cir_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Confi
     # after it), else at the last known alive date; all on or before the end of observation
     until = pl.col("observed_until")
     alive = last_alive.lazy().select(
-        "subject_id", "alive_date", "alive_is_end", "alive_line", "alive_kind", "alive_imputed"
+        "subject_id", "alive_date", "alive_is_end", "alive_line", "alive_kind", "alive_dtf"
     )
     ends = ends.join(alive, on="subject_id", how="left")
     censors = []
@@ -199,7 +200,7 @@ def cir_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Confi
                     date=until,
                     srcdom=kind,
                     srcseq=pl.col(f"{name}_line"),
-                    imputed=pl.col(f"{name}_imputed"),
+                    dtf=pl.col(f"{name}_dtf"),
                     priority=priority,
                 )
             )
@@ -210,7 +211,7 @@ def cir_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Confi
             date=until,
             srcdom="infusion",
             srcseq=pl.col("infusion_line"),
-            imputed=pl.lit(False),
+            dtf=pl.lit(None, pl.String()),
             priority=_AT_WINDOW_END,
         )
     )

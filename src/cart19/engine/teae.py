@@ -14,7 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from cart19.config import Config
-from cart19.engine.common import treated_subjects
+from cart19.engine.common import date_flag, treated_subjects
 from cart19.engine.dlt import _aes_with_infusion, ae_records, flag_dlt_rules
 from cart19.engine.terms import ae_vocabularies
 from cart19.io.subjects_file import group_levels, group_of
@@ -102,9 +102,7 @@ def ae_listing(events: pl.DataFrame, config: Config) -> pl.DataFrame:
         pl.col("grade").alias("AETOXGR"),
         pl.col("infusion_date").alias("TRTSDT"),
         pl.col("date").alias("ASTDT"),
-        pl.when(pl.col("month_imputed")).then(pl.lit("M"))
-        .when(pl.col("date_imputed")).then(pl.lit("D"))
-        .otherwise(pl.lit(None, pl.String())).alias("ASTDTF"),
+        date_flag().alias("ASTDTF"),
         pl.col("end_date").alias("AENDT"),
         pl.col("study_day").alias("ASTDY"),
         (pl.col("end_date") - pl.col("infusion_date")).dt.total_days().alias("AENDY"),

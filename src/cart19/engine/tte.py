@@ -5,7 +5,7 @@ we build a population (who gets a row, and their start date), a list of **event 
 list of **censor sources**. A source is a frame with the columns of :data:`SOURCE_SCHEMA`, one row
 per candidate date::
 
-    subject_id, date, srcdom, srcseq, imputed, description, priority
+    subject_id, date, srcdom, srcseq, dtf, description, priority
 
 and one generic function, :func:`choose`, picks per subject the earliest event (ties: lower
 ``priority``, then lower ``srcseq``) or, when there is none, the latest censoring (ties broken the
@@ -44,8 +44,9 @@ see and change it):
   candidate dated before the start date is dropped (an endpoint cannot end before it starts).
 * **SRCDOM/SRCSEQ** name the record the date was taken from: for a date equal to the start date
   (EFS primary failure, censoring at the start) the origin record; for OS censoring at the
-  window end the infusion record (the date is infusion + window). ``ADTF = "D"`` when that
-  record's date was imputed.
+  window end the infusion record (the date is infusion + window). ``ADTF`` is that record's
+  date imputation flag: ``"D"`` when its day was imputed (``YYYY-MM``), ``"M"`` when its month
+  was too (an AE onset given as a year alone).
 
 How it is computed (the rules above do not depend on it): the events frame is read in one pass
 (:func:`_study`): a filter to the kinds of record the parameters read, and per subject code
@@ -67,7 +68,7 @@ from typing import TypeVar
 import polars as pl
 
 from cart19.config import Config, DORConfig, EFSConfig, EFSParameter
-from cart19.engine.common import treated_subjects
+from cart19.engine.common import date_flag, treated_subjects
 from cart19.io.subjects import Subjects, subject_codes
 
 #: The output columns, in the contract's order (cli.md, "Machine formats").
@@ -94,12 +95,12 @@ SOURCE_SCHEMA: dict[str, pl.DataType] = {
     "date": pl.Date(),
     "srcdom": pl.String(),
     "srcseq": pl.Int64(),
-    "imputed": pl.Boolean(),
+    "dtf": pl.String(),
     "description": pl.String(),
     "priority": pl.Int32(),
 }
 
-_DATE, _LINE, _EVENT, _IMPUTED = pl.col("date"), pl.col("line"), pl.col("event"), pl.col("date_imputed")
+_DATE, _LINE, _EVENT = pl.col("date"), pl.col("line"), pl.col("event")
 
 #: A polars frame, eager or lazy: the building blocks below work on either and return the same.
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
@@ -123,12 +124,13 @@ def source(
     date: pl.Expr = _DATE,
     srcdom: str | pl.Expr = _EVENT,
     srcseq: pl.Expr = _LINE,
-    imputed: pl.Expr = _IMPUTED,
+    dtf: pl.Expr | None = None,
 ) -> Frame:
     """Turn rows of ``frame`` into candidates of :data:`SOURCE_SCHEMA` (one per row).
 
     By default the candidate is the record itself: its ``date``, its ``event`` kind as SRCDOM,
-    its ``line`` as SRCSEQ and its ``date_imputed`` flag.
+    its ``line`` as SRCSEQ and its date's imputation flag (``dtf``, ADTF: :func:`date_flag`
+    of its ``date_imputed`` and ``month_imputed``).
     """
 
     def as_expr(value: str | pl.Expr) -> pl.Expr:
@@ -139,7 +141,7 @@ def source(
         date.alias("date"),
         as_expr(srcdom).alias("srcdom"),
         srcseq.alias("srcseq"),
-        imputed.fill_null(False).alias("imputed"),
+        (date_flag() if dtf is None else dtf).alias("dtf"),
         as_expr(description).alias("description"),
         pl.lit(priority).alias("priority"),
     ).cast({k: v for k, v in SOURCE_SCHEMA.items() if k != "subject_id"})  # type: ignore[arg-type]
@@ -223,7 +225,7 @@ def _adtte_columns(chosen: Frame, usubjid: pl.Expr, paramcd: pl.Expr, param: pl.
         pl.when(~is_event).then(pl.col("description")).alias("CNSDTDSC"),
         pl.col("srcdom").alias("SRCDOM"),
         pl.col("srcseq").alias("SRCSEQ"),
-        pl.when(pl.col("imputed")).then(pl.lit("D")).alias("ADTF"),
+        pl.col("dtf").alias("ADTF"),
     ).cast({k: v for k, v in ADTTE_SCHEMA.items() if k != "USUBJID"})  # type: ignore[arg-type]
 
 
@@ -283,7 +285,9 @@ def _latest(frame: Frame, date: str = "date") -> Frame:
 
 
 #: The columns of the events that :func:`timeline` keeps.
-TIMELINE_COLUMNS: tuple[str, ...] = ("line", "subject_id", "event", "date", "date_imputed", "end_date", "result", "mrd")
+TIMELINE_COLUMNS: tuple[str, ...] = (
+    "line", "subject_id", "event", "date", "date_imputed", "month_imputed", "end_date", "result", "mrd",
+)  # fmt: skip
 
 
 def timeline(events: pl.DataFrame) -> pl.DataFrame:
@@ -307,7 +311,7 @@ def timeline(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def _origin(records: Frame, kind: str) -> Frame:
-    """``subject_id, startdt, start_kind, start_line, start_imputed``: the first record of the
+    """``subject_id, startdt, start_kind, start_line, start_dtf``: the first record of the
     origin kind (ties on the date: the lower line). The first infusion is the record every
     record names by its ``infusion_line``."""
     if kind == "infusion":
@@ -319,7 +323,7 @@ def _origin(records: Frame, kind: str) -> Frame:
         pl.col("date").alias("startdt"),
         pl.col("event").alias("start_kind"),
         pl.col("line").alias("start_line"),
-        pl.col("date_imputed").alias("start_imputed"),
+        date_flag().alias("start_dtf"),
     )
 
 
@@ -469,7 +473,7 @@ def os_parameter(records: pl.DataFrame, last_alive: pl.DataFrame, config: Config
         date=pl.col("window_end"),
         srcdom="infusion",
         srcseq=pl.col("infusion_line"),
-        imputed=pl.lit(False),
+        dtf=pl.lit(None, pl.String()),
         priority=1,
     )
     starts = population.select("subject_id", "startdt")
@@ -486,9 +490,9 @@ def last_alive_sources(alive: Frame, *, priority: int) -> list[Frame]:
     is_end = pl.col("alive_is_end")
     named = {"date": pl.col("alive_date"), "srcdom": pl.col("alive_kind"), "srcseq": pl.col("alive_line")}
     return [
-        source(alive.filter(~is_end), description="Last known alive", imputed=pl.col("alive_imputed"),
+        source(alive.filter(~is_end), description="Last known alive", dtf=pl.col("alive_dtf"),
                priority=priority, **named),
-        source(alive.filter(is_end), description="Last known alive (AE end date)", imputed=pl.lit(False),
+        source(alive.filter(is_end), description="Last known alive (AE end date)", dtf=pl.lit(None, pl.String()),
                priority=priority + 1, **named),
     ]  # fmt: skip
 
@@ -519,7 +523,7 @@ def efs_failures(fu: FollowUp, cfg: EFSConfig, response: Sequence[str]) -> pl.Da
       fewer than that many adequate assessments on or before it and no response on or before it.
 
     The earliest of these is the actual failure (ties: assessment, therapy, death).
-    Returns ``subject_id, date, srcdom, srcseq, imputed, description`` plus the subject's
+    Returns ``subject_id, date, srcdom, srcseq, dtf, description`` plus the subject's
     ``eot_*`` (first ``end_of_treatment`` after the infusion, in the window) and
     ``next_therapy_*`` (first ``new_therapy``/``hsct`` after the infusion, in the window).
     """
@@ -543,11 +547,10 @@ def efs_failures(fu: FollowUp, cfg: EFSConfig, response: Sequence[str]) -> pl.Da
         )
     )
     non_response = source(
-        efficacy.filter((pl.col("n") == k) & ~pl.col("any_response")).with_columns(
-            pl.lit(False).alias("date_imputed")
-        ),
+        efficacy.filter((pl.col("n") == k) & ~pl.col("any_response")),
         description=f"Treatment failure: no response at the first {k} adequate assessments",
         srcdom="assessment",
+        dtf=pl.lit(None, pl.String()),
         priority=1,
     )
     after_day0 = _DATE > pl.col("infusion_date")
@@ -570,7 +573,7 @@ def efs_failures(fu: FollowUp, cfg: EFSConfig, response: Sequence[str]) -> pl.Da
                 date=pl.col("next_therapy_date"),
                 srcdom=pl.col("next_therapy_kind"),
                 srcseq=pl.col("next_therapy_line"),
-                imputed=pl.lit(False),
+                dtf=pl.lit(None, pl.String()),
                 priority=2,
             )
         )
@@ -600,7 +603,7 @@ def efs_failures(fu: FollowUp, cfg: EFSConfig, response: Sequence[str]) -> pl.Da
 
 
 #: How each ``EFSParameter.failure_date`` dates a treatment failure: (date, srcdom, srcseq,
-#: imputed, description suffix). ``None`` = the actual failure date. The fallback to the actual
+#: dtf, description suffix). ``None`` = the actual failure date. The fallback to the actual
 #: date where the subject has no such record is applied by :func:`efs_failure_source`.
 _FAILURE_DATE_RULES: dict[str, tuple[str, str] | None] = {
     "actual": None,
@@ -626,12 +629,12 @@ def efs_failure_source(failures: Frame, population: Frame, parameter: EFSParamet
             date=pl.col("startdt"),
             srcdom=pl.col("start_kind"),
             srcseq=pl.col("start_line"),
-            imputed=pl.col("start_imputed"),
+            dtf=pl.col("start_dtf"),
             priority=_FAILURE,
         )
     spec = _FAILURE_DATE_RULES[rule]
     if spec is None:
-        columns = {name: pl.col(name) for name in ("description", "srcdom", "srcseq", "imputed")}
+        columns = {name: pl.col(name) for name in ("description", "srcdom", "srcseq", "dtf")}
         return source(failures, **columns, priority=_FAILURE)
     name, suffix = spec
     has = pl.col(f"{name}_date").is_not_null()
@@ -643,7 +646,7 @@ def efs_failure_source(failures: Frame, population: Frame, parameter: EFSParamet
         date=pl.coalesce(pl.col(f"{name}_date"), pl.col("date")),
         srcdom=pl.when(has).then(pl.col(f"{name}_kind")).otherwise(pl.col("srcdom")),
         srcseq=pl.when(has).then(pl.col(f"{name}_line")).otherwise(pl.col("srcseq")),
-        imputed=has.not_() & pl.col("imputed"),
+        dtf=pl.when(~has).then(pl.col("dtf")),
         priority=_FAILURE,
     )
 
@@ -708,7 +711,7 @@ def efs_parameters(records: pl.DataFrame, config: Config, fu: FollowUp) -> list[
         date=pl.col("startdt"),
         srcdom=pl.col("start_kind"),
         srcseq=pl.col("start_line"),
-        imputed=pl.col("start_imputed"),
+        dtf=pl.col("start_dtf"),
         priority=2,
     )
     starts = population.select("subject_id", "startdt")
@@ -888,7 +891,7 @@ def _study(
     * ``last_alive``: per treated subject ``infusion_date``, ``infusion_line`` and the last
       known alive date: ``alive_date``, the latest ``date`` or ``end_date`` of any of its records
       (ties: a ``date`` before an ``end_date``, then the lower line), ``alive_is_end`` (it is an
-      ``end_date``), and that record's ``alive_line``, ``alive_kind`` and ``alive_imputed``.
+      ``end_date``), and that record's ``alive_line``, ``alive_kind`` and ``alive_dtf`` (its date's flag, :func:`date_flag`).
     * ``ids``: the treated subjects' ``subject_id`` (text); ``ids[i]`` is ``Enum`` code i's.
 
     Every record is read by one filter (to the kinds above) and one minimum per subject code
@@ -905,7 +908,7 @@ def _study(
     narrow = low is None or (low >= 0 and high < 2**32 and far < 2**30)
     run, run_ids = _subject_runs(events, subjects)
     by_run = events.lazy().with_columns(run.alias("run"))
-    used = by_run.filter(_EVENT.is_in(kinds)).select("run", "line", "event", "date", "date_imputed", "result")
+    used = by_run.filter(_EVENT.is_in(kinds)).select("run", "line", "event", "date", "date_imputed", "month_imputed", "result")
     key, row = pl.col("alive_key"), pl.col("alive_row")
     latest = (
         by_run.with_columns(_alive_key(narrow=narrow).alias("alive_key"))
@@ -919,7 +922,8 @@ def _study(
     ids = run_ids.gather(infused).sort().unique(maintain_order=True)  # treated subjects; Enum code i: ids[i]
     codes = run_ids.cast(pl.Enum(ids), strict=False)  # per code; untreated -> null
     used = used.select(
-        "line", codes.gather(used.get_column("run")).alias("subject_id"), "event", "date", "date_imputed", "result"
+        "line", codes.gather(used.get_column("run")).alias("subject_id"), "event", "date", "date_imputed", "month_imputed",
+        "result"
     ).drop_nulls("subject_id")
     treated = treated_subjects(used)  # row i: the subject of Enum code i
     code = used.get_column("subject_id").to_physical()
@@ -932,7 +936,9 @@ def _study(
     named = (
         latest.with_columns(
             events.get_column("event").gather(rows).alias("alive_kind"),
-            events.get_column("date_imputed").gather(rows).alias("alive_imputed"),
+            date_flag(*(pl.lit(events.get_column(c)).gather(rows) for c in ("date_imputed", "month_imputed"))).alias(
+                "alive_dtf"
+            ),
         )
         .filter(key != _NO_KEY[narrow])  # (no record of the subject has a date)
         .select(
@@ -941,7 +947,7 @@ def _study(
             alive_is_end.alias("alive_is_end"),
             alive_line.alias("alive_line"),
             "alive_kind",
-            "alive_imputed",
+            "alive_dtf",
         )
     )
     last_alive = treated.join(named, on="subject_id", how="left")
