@@ -348,24 +348,20 @@ def period_number(day: pl.Expr, config: Config) -> pl.Expr:
 
 def period_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
     """Per infused subject and period with a TEAE whose onset day is in it: ``_sid,
-    period, any, grade_ge3, serious`` (booleans; "a subject counts once per period")."""
+    period, any, grade_ge3, serious`` (booleans; "a subject counts once per period"), sorted
+    by subject code and period."""
     periods = config.safety.periods
     index = period_number(pl.col("study_day"), config) - 1
     labels = pl.Series([p.label for p in periods], dtype=pl.String())
-    # one integer key per subject and period, sorted: the group-by then takes each group as a
-    # slice (much cheaper than hashing two columns, then sorting the groups)
-    key = pl.col("_sid").cast(pl.Int64()) * len(periods) + pl.col("_period")
     return (
         teae.select("_sid", index.alias("_period"), "grade", "serious")
         .filter(pl.col("_period").is_not_null())
-        .sort(key, maintain_order=True)
-        .group_by(key.set_sorted().alias("_key"), maintain_order=True)
+        .group_by("_sid", "_period")
         .agg(
-            pl.col("_sid").first(),
-            pl.col("_period").first(),
             (pl.col("grade") >= 3).any().alias("grade_ge3"),
             pl.col("serious").fill_null(False).any().alias("serious"),
         )
+        .sort("_sid", "_period")
         .select(
             "_sid", pl.lit(labels).gather(pl.col("_period")).alias("period"), pl.lit(True).alias("any"), "grade_ge3",
             "serious",
