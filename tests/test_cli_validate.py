@@ -20,6 +20,17 @@ def test_valid_file_table_summary_on_stdout(write_bytes):
     assert result.stderr == "warning: 1 subject(s) without an infusion are outside the treated set and in no endpoint: S2\n"
 
 
+def test_the_untreated_warning_names_a_subject_as_written_on_stderr_and_in_json(write_bytes):
+    """S[b] has records but no infusion: the warning names it as written, on standard error (a
+    plain line, not rich markup: no backslash before the bracket) and in the JSON warnings."""
+    path = write_bytes((H + "\nS[b],enrolled,2024-01-02,,,,,,,\nS2,infusion,2024-01-10,,,,,,,\n").encode())
+    text = "1 subject(s) without an infusion are outside the treated set and in no endpoint: S[b]"
+    assert run_cli("validate", path, "--format", "table").stderr == f"warning: {text}\n"
+    document = json.loads(run_cli("validate", path, "--format", "json").stdout)
+    assert [w["message"] for w in document["warnings"]] == [text]
+    assert run_cli("check-dlt", path, "--format", "json").stderr == f"warning: {text}\n"
+
+
 def test_valid_file_json_document(write_bytes):
     result = run_cli("validate", write_bytes(VALID), "--format", "json")
     assert result.exit_code == 0

@@ -368,11 +368,12 @@ NAMED_SUBJECTS = 3
 
 
 def named_subjects(ids: list[str], count: int | None = None) -> str:
-    """``S1, S2, S3 and 4 more``: the first :data:`NAMED_SUBJECTS` of ``ids`` (as given)."""
-    from cart19.text import shown
-
+    """``S1, S2, S3 and 4 more``: the first :data:`NAMED_SUBJECTS` of ``ids`` (as given), as
+    written: the text is a warning, which :meth:`Env.say` prints with its control characters
+    escaped and ``validate --format json`` lists verbatim (not rich markup: a ``[`` stays a
+    ``[``)."""
     count = len(ids) if count is None else count
-    text = ", ".join(shown(i) for i in ids[:NAMED_SUBJECTS])
+    text = ", ".join(ids[:NAMED_SUBJECTS])
     return text + (f" and {count - NAMED_SUBJECTS} more" if count > NAMED_SUBJECTS else "")
 
 
