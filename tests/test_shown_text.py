@@ -132,3 +132,24 @@ def test_an_escape_sequence_in_a_covariate_never_reaches_a_terminal_raw(tmp_path
     assert result.exit_code in (0, 3), result.stderr
     assert "\x1b[2J" not in result.stdout and "\x1b[2J" not in result.stderr
     assert "DL\\x1b[2J1" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("derive",), ("teae",), ("check-dlt",), ("response",), ("response", "--listing"), ("safety",),
+     ("safety", "--listing")],
+    ids=["derive", "teae", "check-dlt", "response", "response-listing", "safety", "safety-listing"],
+)
+def test_an_output_path_that_looks_like_markup_is_said_as_written(tmp_path, args):
+    """``-o 'out[bold].csv'`` on a terminal: the line that says where the output went names
+    the file as written (rich would take an unescaped ``[bold]`` for a style and drop it)."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "events.csv"
+    target = tmp_path / "out[bold].csv"
+    command, *rest = args
+    result = run_cli(command, example, *rest, "-o", target,
+                     env={"CART19_FORCE_TERMINAL": "1", "NO_COLOR": "1", "COLUMNS": "400"})  # fmt: skip
+    assert result.exit_code in (0, 3), result.stderr
+    assert target.exists()
+    assert "out[bold].csv" in result.stdout.replace("\n", "")

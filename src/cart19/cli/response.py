@@ -190,7 +190,9 @@ def register(app: typer.Typer) -> None:
             console = env.console()
             if output is not None:
                 what = "listing rows" if listing else "rates"
-                console.print(f"{frame.height} {what} written to {output}")
+                from cart19.text import shown as escape
+
+                console.print(f"{frame.height} {what} written to {escape(output)}")
             elif listing:
                 console.print(listing_table(frame))
             elif groups is not None:

@@ -240,5 +240,5 @@ def register(app: typer.Typer) -> None:
                 for table in shown:
                     console.print(table)
             else:
-                console.print(f"{frame.height} {'listing rows' if listing else 'figures'} written to {output}")
+                console.print(f"{frame.height} {'listing rows' if listing else 'figures'} written to {_escape(output)}")
         return 0
