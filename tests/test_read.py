@@ -57,6 +57,24 @@ def test_the_canonical_frame_holds_typed_canonical_values(write_bytes):
     assert not events["date_imputed"].any()
 
 
+def test_the_kind_is_one_of_the_formats_kinds_whichever_reader_read_it(write_bytes):
+    """``event`` is the Enum of the format's kinds (schema.EVENT_KIND) from the streaming reader,
+    the eager one (a BOM sends the file there) and Parquet; a kind compares with its text and
+    is written as its text."""
+    from cart19.schema import EVENT_KIND
+
+    data = csv("S1,Infusion,2024-01-10,,,,,,,", "S1,AE,2024-01-11,,2,Nausea,,,,")
+    parquet = io.BytesIO()
+    pl.DataFrame({"subject_id": ["S1"], "event": ["infusion"], "date": [D(2024, 1, 10)]}).write_parquet(parquet)
+    paths = [write_bytes(data), write_bytes(b"\xef\xbb\xbf" + data, "bom.csv"),
+             write_bytes(parquet.getvalue(), "events.parquet")]  # fmt: skip
+    for events in (read_events(path).events for path in paths):
+        assert events.schema["event"] == EVENT_KIND
+        assert events.filter(pl.col("event") == "infusion").height == 1
+        assert events.filter(pl.col("event").is_in(["ae", "death"])).height == events.height - 1
+        assert events.select("event").write_csv().splitlines()[1] == "infusion"
+
+
 def test_subject_ids_are_text_never_numbers(write_bytes):
     events = read_events(write_bytes(b"subject_id,event,date\n007,infusion,2024-01-10\n1e3,infusion,2024-01-10\n")).events
     assert events["subject_id"].to_list() == ["007", "1e3"]

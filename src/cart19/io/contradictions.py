@@ -208,7 +208,7 @@ def _record_key() -> pl.Expr:
         + pl.col("date").to_physical().cast(pl.Int64).fill_null(0) * 2**20
         + (pl.col("end_date").to_physical() - pl.col("date").to_physical()).cast(pl.Int64).fill_null(-1) * 256
         + pl.col("grade").cast(pl.Int64).fill_null(-1) * 16
-        + pl.col("event").str.len_bytes().cast(pl.Int64).fill_null(-1)
+        + pl.col("event").to_physical().cast(pl.Int64).fill_null(-1)
     )
 
 

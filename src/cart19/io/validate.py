@@ -32,7 +32,7 @@ from cart19.model import (
     YEAR_DATE_PATTERN,
     describe_invisible,
 )
-from cart19.schema import EVENTS_SCHEMA
+from cart19.schema import EVENT_KIND, EVENTS_SCHEMA
 
 _TEXT_COLUMNS = ("event", "date", "end_date", "grade", "term", "soc", "serious", "related", "result", "mrd")
 
@@ -79,7 +79,7 @@ def _date_parts(name: str) -> list[pl.Expr]:
 _FORMS = pl.Enum(["missing", "full", "month", "year", "bad"])
 
 #: ``_kind``: the event kind, lower-cased; null when it is not one of the format's kinds.
-_KINDS = pl.Enum(list(EVENT_KINDS))
+_KINDS = EVENT_KIND
 
 
 def _cell_columns(name: str) -> list[pl.Expr]:
@@ -468,8 +468,8 @@ _UNKNOWN_KIND = len(EVENT_KINDS)
 _MISSING_KIND = _UNKNOWN_KIND + 1
 _KIND_CODE = {kind: code for code, kind in enumerate(EVENT_KINDS)}
 
-#: The event kinds' texts by kind code (null for an unknown or missing kind).
-_KIND_TEXTS = pl.Series([*EVENT_KINDS, None, None], dtype=pl.String)
+#: The event kinds by kind code, as the events frame's ``event`` (null for an unknown or missing kind).
+_KIND_BY_CODE = pl.Series([*EVENT_KINDS, None, None], dtype=EVENT_KIND)
 
 
 def _bits(name: str) -> pl.Expr:
@@ -672,9 +672,9 @@ def scan_coded(frame: pl.DataFrame, subjects: Subjects) -> Scanned:
     if has_blank:
         frame = frame.filter(~pl.col("_blank"))
     suspects = _suspect_lines(frame, subjects.count)
-    # the kind as text: a lookup by its code (a cast of every row costs ~10x more)
+    # the kind: a lookup by its code (a cast of every row costs ~10x more)
     events = frame.select(
-        *[pl.lit(_KIND_TEXTS).gather(pl.col("_k")).alias(c) if c == "event" else pl.col(c) for c in EVENTS_SCHEMA]
+        *[pl.lit(_KIND_BY_CODE).gather(pl.col("_k")).alias(c) if c == "event" else pl.col(c) for c in EVENTS_SCHEMA]
     )
     if events.schema != pl.Schema(EVENTS_SCHEMA):
         events = events.cast(EVENTS_SCHEMA)  # type: ignore[arg-type]
