@@ -18,6 +18,7 @@ def test_the_sdtm_example_maps_to_the_events_of_the_event_file():
     columns = [c for c in read_events(EXAMPLES / "events.csv").events.columns if c != "line"]
     expected = read_events(EXAMPLES / "events.csv").events.select(columns).sort(columns, nulls_last=True)
     mapped = read_sdtm(EXAMPLES / "sdtm").events.select(columns).sort(columns, nulls_last=True)
+    assert mapped.schema == expected.schema  # (the kind an Enum from either reader: schema.EVENT_KIND)
     assert mapped.equals(expected)
 
 
