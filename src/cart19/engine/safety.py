@@ -358,15 +358,13 @@ def period_subjects(teae: pl.DataFrame, config: Config) -> pl.DataFrame:
         .filter(pl.col("_period").is_not_null())
         .group_by("_sid", "_period")
         .agg(
+            pl.lit(True).alias("any"),
             (pl.col("grade") >= 3).any().alias("grade_ge3"),
             pl.col("serious").fill_null(False).any().alias("serious"),
         )
         .sort("_sid", "_period")
-        .select(
-            "_sid", pl.lit(labels).gather(pl.col("_period")).alias("period"), pl.lit(True).alias("any"), "grade_ge3",
-            "serious",
-        )
-    )  # fmt: skip
+        .select("_sid", pl.lit(labels).gather(pl.col("_period")).alias("period"), "any", "grade_ge3", "serious")
+    )
 
 
 # --------------------------------------------------------------------------- the summary
