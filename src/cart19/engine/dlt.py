@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -337,29 +335,19 @@ class DLTReview:
 _ISO_DATE = "%Y-%m-%d"
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector in the block (it runs again after it, if it ran
-    before). Building the JSON data of a hundred thousand subjects (dicts, lists and texts, none
-    in a cycle) sets off its passes over every object again and again, which took longer than
-    the building itself; and a pass after the building walks them all once more. ``check-dlt``
-    builds, writes and frees the data in one such block: the objects are freed by their
-    reference counts, and the collector never walks them."""
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """``frame.to_dicts()``, column by column (:func:`_values`), several times faster on the
+    subject rows, with the cyclic garbage collector paused: building a hundred thousand dicts
+    and lists (none in a cycle) set off its passes over every object again and again, which
+    took longer than the building itself."""
+    names = frame.columns
     enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        return [dict(zip(names, row)) for row in zip(*map(_values, frame.iter_columns()), strict=True)]
     finally:
         if enabled:
             gc.enable()
-
-
-def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """``frame.to_dicts()``, column by column (:func:`_values`), several times faster on the
-    subject rows, with the cyclic garbage collector paused (:func:`collector_paused`)."""
-    names = frame.columns
-    with collector_paused():
-        return [dict(zip(names, row)) for row in zip(*map(_values, frame.iter_columns()), strict=True)]
 
 
 def _values(column: pl.Series) -> list[Any]:
