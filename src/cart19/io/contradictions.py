@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cart19.errors import Issue
-from cart19.io.subjects import Subjects, subject_codes
+from cart19.io.subjects import Subjects, by_code, subject_codes
 
 #: How many offending records each check lists by line (the rest are counted).
 MAX_LINES_PER_CHECK = 20
@@ -100,14 +100,9 @@ def _subject_facts(records: pl.DataFrame, count: int) -> pl.DataFrame:
             pl.col("date").min().alias(name), pl.col("line").sort_by("date", "line").first().alias(f"{name}_line")))
     facts = {}
     for first in pl.collect_all(queries):
-        facts |= {name: _by_code(first, name, count) for name in first.columns if name != "_code"}
+        codes = first.get_column("_code")
+        facts |= {name: by_code(codes, first.get_column(name), count) for name in first.columns if name != "_code"}
     return pl.DataFrame(facts)
-
-
-def _by_code(rows: pl.DataFrame, column: str, count: int) -> pl.Series:
-    """``column`` of ``rows`` at the position of each row's ``_code`` (null elsewhere)."""
-    values = rows.get_column(column)
-    return pl.repeat(None, count, dtype=values.dtype, eager=True).scatter(rows.get_column("_code"), values)
 
 
 # --------------------------------------------------------------------------- the record checks

@@ -22,6 +22,13 @@ class Subjects:
         return self.ids.len()
 
 
+def by_code(codes: pl.Series, values: pl.Series, count: int) -> pl.Series:
+    """A per-subject table column: ``values`` placed at their subjects' ``codes`` among ``count``
+    subjects (row ``c`` for code ``c``; null for a subject without a value). Records reach their
+    subject's value by a gather of their code, with no join or group-by of every record."""
+    return pl.repeat(None, count, dtype=values.dtype, eager=True).scatter(codes, values)
+
+
 def subject_codes(subject_id: pl.Series) -> Subjects:
     """Number the subjects of a ``subject_id`` column (text) 0..k-1.
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cart19.errors import Issue
-from cart19.io.subjects import Subjects, subject_codes
+from cart19.io.subjects import Subjects, by_code, subject_codes
 from cart19.model import (
     AE_ONLY_COLUMNS,
     COLUMNS,
@@ -726,9 +726,7 @@ def _suspect_lines(frame: pl.DataFrame, count: int) -> pl.Series:
     # the subjects with a record other than the death dated after it, or an AE ending after it:
     # each record compared with its subject's death, looked up by code (a group-by of every
     # record, then a join, took ~3x as long)
-    death_of = pl.lit(
-        pl.repeat(None, count, dtype=pl.Date, eager=True).scatter(deaths.get_column("_sid"), deaths.get_column("_death_hi"))
-    ).gather(pl.col("_sid"))
+    death_of = pl.lit(by_code(deaths.get_column("_sid"), deaths.get_column("_death_hi"), count)).gather(pl.col("_sid"))
     after = valid.filter(
         (pl.col("_k") != death)
         & ((pl.col("date") > death_of) | ((pl.col("_k") == ae) & (pl.col("end_date") > death_of))).fill_null(False)
