@@ -770,11 +770,13 @@ def _efficacy_section(rates: pl.DataFrame, bor: pl.DataFrame, km: pl.DataFrame, 
 def data_quality_warnings(events: pl.DataFrame, review: Any) -> list[str]:
     """What the data say about themselves, beyond the reader's warnings: imputed dates (by
     subject and record) and the DLT review's warnings."""
+    from cart19.engine.common import date_flag
+
     out: list[str] = []
-    imputed = events.filter(pl.col("date_imputed")).sort("subject_id", "line")
+    imputed = events.filter(pl.col("date_imputed")).sort("subject_id", "line").with_columns(date_flag().alias("_flag"))
     for r in imputed.head(LISTING_LIMIT).iter_rows(named=True):
         out.append(f"{r['subject_id']}: {r['event']} on line {r['line']} has a partial date, imputed to "
-                   f"{r['date'].isoformat()} (flag {'M' if r['month_imputed'] else 'D'})")  # fmt: skip
+                   f"{r['date'].isoformat()} (flag {r['_flag']})")  # fmt: skip
     if imputed.height > LISTING_LIMIT:
         out.append(f"... and {imputed.height - LISTING_LIMIT} more records with an imputed date (not listed)")
     out.extend(review.warnings[:LISTING_LIMIT])
